@@ -1,0 +1,3 @@
+from stackknack_cli.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Channel adapters: one module per platform, all speaking the protocol in ``base``."""

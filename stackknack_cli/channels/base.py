@@ -1,0 +1,107 @@
+"""What the sync engine needs from a channel, and the records it exchanges with one."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class RemoteListing:
+    """One sellable variant as a channel holds it."""
+
+    channel_ref: str
+    """The channel's stable id used to address pushes (Shopify inventory item gid,
+    Clover item id)."""
+    sku: str | None
+    quantity: int
+    title: str = ""
+    active: bool = True
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    """One line of one order: ``quantity`` units of one listing sold on a channel."""
+
+    order_id: str
+    line_id: str
+    quantity: int
+    sku: str | None = None
+    channel_ref: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SalesBatch:
+    """Sale lines read from a channel, and the newest modification time they covered."""
+
+    lines: list[SaleLine]
+    newest: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Push:
+    """Set one listing to ``target`` units; ``expected`` is what we believe it holds."""
+
+    entry_id: int
+    channel_ref: str
+    target: int
+    expected: int | None
+    key: str
+    """An idempotency key derived from the outbox entry (stable across retries)."""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class PushStatus(enum.Enum):
+    DONE = "done"
+    """The channel now holds ``target`` (``holds`` confirms it)."""
+    MISMATCH = "mismatch"
+    """A compare-and-set found a different quantity (``holds``): nothing was written."""
+    REFUSED = "refused"
+    """The channel refused this item for a reason a retry may not fix (``reason``)."""
+    RETRY = "retry"
+    """A passing problem with this one item; try again later."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    entry_id: int
+    status: PushStatus
+    holds: int | None = None
+    reason: str = ""
+
+
+class Channel(Protocol):
+    """A connected platform.
+
+    Every method makes network calls. Transport failures, 5xx and throttling are retried
+    inside the adapter; past its retries a method raises ``ChannelUnavailableError``.
+    A refused credential raises ``CredentialError``.
+    """
+
+    name: str
+    batch_size: int
+
+    def check(self) -> str:
+        """Make one cheap authenticated call; return what it names (shop, merchant)."""
+        ...
+
+    def fetch_listings(self) -> Iterator[RemoteListing]:
+        """Yield every variant the channel offers, page by page."""
+        ...
+
+    def fetch_sales(self, since: datetime) -> SalesBatch:
+        """Return sale lines of orders modified at or after ``since`` (UTC)."""
+        ...
+
+    def read_quantities(self, refs: Sequence[str]) -> dict[str, int]:
+        """Return the live quantity of each listing in ``refs`` that still exists."""
+        ...
+
+    def push(self, pushes: Sequence[Push]) -> list[PushResult]:
+        """Apply up to ``batch_size`` pushes; return one result per push, any order."""
+        ...

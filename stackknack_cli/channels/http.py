@@ -1,0 +1,104 @@
+"""Retrying HTTP calls shared by the adapters.
+
+A call is retried with exponential backoff (through tenacity) on transport errors, 5xx
+and 429. A ``Retry-After`` header, which may hold a decimal number of seconds, sets the
+wait instead. Adapters raise ``RetryLater`` for throttling that arrives inside a 200
+answer (Shopify's GraphQL ``THROTTLED`` error). Past the allowed attempts the call raises
+``ChannelUnavailableError``. The sleep function is the caller's, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+import tenacity
+
+from stackknack_cli.errors import ChannelUnavailableError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_WAIT_SECONDS = 60.0
+
+
+class RetryLater(Exception):
+    """A passing refusal; ``wait`` is the platform's advice in seconds, if it gave one."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Read ``Retry-After`` as seconds (decimals allowed); ``None`` when absent or odd."""
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw.strip())
+    except ValueError:
+        return None
+    return max(0.0, min(seconds, MAX_WAIT_SECONDS))
+
+
+def raise_for_retry(response: httpx.Response) -> httpx.Response:
+    """Turn a 429 or 5xx answer into ``RetryLater``; return any other answer."""
+    if response.status_code in RETRY_STATUSES:
+        raise RetryLater(
+            f"HTTP {response.status_code}", wait=retry_after_seconds(response)
+        )
+    return response
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    base_wait: float = 0.5
+    max_wait: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    backoff = tenacity.wait_exponential(multiplier=policy.base_wait, max=policy.max_wait)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, RetryLater) and error.wait is not None:
+            return error.wait
+        return float(backoff(state))
+
+    return wait
+
+
+def call_with_retry(channel: str, fn: Callable[[], T], policy: RetryPolicy) -> T:
+    """Run ``fn``, retrying passing failures; raise ``ChannelUnavailableError`` at the end."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("%s: %s; retrying in %.2fs", channel, error, wait)
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type((RetryLater, httpx.TransportError)),
+        wait=_wait(policy),
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        sleep=policy.sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(fn)
+    except (RetryLater, httpx.TransportError) as exc:
+        raise ChannelUnavailableError(
+            f"{channel} did not answer usefully after {policy.attempts} attempts "
+            f"({exc or type(exc).__name__})"
+        ) from None
