@@ -34,7 +34,9 @@ class MemoryKeyring(KeyringBackend):
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MemoryKeyring]:
+def _isolated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[MemoryKeyring]:
     import os
 
     for name in list(os.environ):

@@ -66,7 +66,9 @@ class RetryPolicy:
 
 
 def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
-    backoff = tenacity.wait_exponential(multiplier=policy.base_wait, max=policy.max_wait)
+    backoff = tenacity.wait_exponential(
+        multiplier=policy.base_wait, max=policy.max_wait
+    )
 
     def wait(state: tenacity.RetryCallState) -> float:
         outcome = state.outcome

@@ -118,7 +118,9 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime) -> str:
     """Format a moment as ISO 8601 in UTC with milliseconds and a ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 class Store:

@@ -1,0 +1,143 @@
+"""Which channels are connected, and how to build a live adapter for each.
+
+A channel's non-secret settings (base URL, shop, location, merchant) live in the
+``channels`` table; its secrets live in the credentials store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from stackknack_cli.channels.base import Channel
+from stackknack_cli.channels.http import RetryPolicy
+from stackknack_cli.credentials import Credentials
+from stackknack_cli.errors import ConfigError
+from stackknack_cli.store.db import Store, iso, utcnow
+
+KNOWN = ("shopify", "clover")
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    name: str
+    base_url: str
+    settings: Mapping[str, Any]
+
+
+def save(store: Store, name: str, base_url: str, settings: Mapping[str, Any]) -> None:
+    """Record (or replace) a channel's non-secret settings."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO channels (name, base_url, settings, connected_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+            " base_url = excluded.base_url, settings = excluded.settings,"
+            " connected_at = excluded.connected_at",
+            (name, base_url, json.dumps(dict(settings), sort_keys=True), iso(utcnow())),
+        )
+
+
+def load(store: Store) -> dict[str, ChannelConfig]:
+    rows = store.query("SELECT name, base_url, settings FROM channels ORDER BY name")
+    return {
+        row["name"]: ChannelConfig(row["name"], row["base_url"], json.loads(row["settings"]))
+        for row in rows
+    }
+
+
+def is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in {"127.0.0.1", "localhost", "::1"}
+
+
+def http_client(base_url: str) -> httpx.Client:
+    """Return a client for ``base_url``; loopback addresses bypass any proxy settings."""
+    return httpx.Client(timeout=TIMEOUT, trust_env=not is_loopback(base_url))
+
+
+def build(
+    config: ChannelConfig,
+    credentials: Credentials,
+    client: httpx.Client,
+    *,
+    policy: RetryPolicy | None = None,
+) -> Channel:
+    """Return a live adapter for a connected channel."""
+    policy = policy or RetryPolicy()
+    if config.name == "shopify":
+        from stackknack_cli.channels import shopify, shopify_auth
+
+        tokens = shopify_auth.token_provider_from_credentials(
+            credentials, client, config.base_url, policy=policy
+        )
+        return shopify.ShopifyChannel(
+            client,
+            config.base_url,
+            config.settings.get("location_id"),
+            tokens=tokens,
+            policy=policy,
+            api_version=config.settings.get("api_version", shopify.DEFAULT_API_VERSION),
+        )
+    if config.name == "clover":
+        from stackknack_cli.channels import clover, clover_tokens
+
+        return clover.CloverChannel(
+            client,
+            merchant_id=config.settings["merchant_id"],
+            tokens=clover_token_provider(credentials, client, config.base_url, policy),
+            base_url=config.base_url,
+            policy=policy,
+        )
+    raise ConfigError(f"unknown channel {config.name!r}; known: {', '.join(KNOWN)}")
+
+
+def clover_token_provider(
+    credentials: Credentials, client: httpx.Client, base_url: str, policy: RetryPolicy
+) -> Any:
+    """Return the Clover token provider the stored secrets call for."""
+    from stackknack_cli.channels import clover_tokens
+
+    if credentials.get("clover", clover_tokens.OAUTH_FIELD):
+        # Clover serves /oauth/v2/refresh on the same host as the REST API.
+        return clover_tokens.OAuthTokens(
+            credentials, client, oauth_base=base_url, policy=policy
+        )
+    return clover_tokens.StaticToken(
+        credentials.require("clover", clover_tokens.API_TOKEN_FIELD)
+    )
+
+
+@contextmanager
+def connected_channels(
+    store: Store,
+    only: Sequence[str] | None = None,
+    *,
+    credentials: Credentials | None = None,
+) -> Iterator[dict[str, Channel]]:
+    """Build every connected channel (or those in ``only``); close their clients after."""
+    configs = load(store)
+    if only:
+        missing = [name for name in only if name not in configs]
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} not connected; run: stackknack connect {missing[0]}"
+            )
+        configs = {name: configs[name] for name in only}
+    credentials = credentials or Credentials(store.install_id)
+    clients: list[httpx.Client] = []
+    try:
+        channels: dict[str, Channel] = {}
+        for name, config in configs.items():
+            client = http_client(config.base_url)
+            clients.append(client)
+            channels[name] = build(config, credentials, client)
+        yield channels
+    finally:
+        for client in clients:
+            client.close()

@@ -1,0 +1,446 @@
+"""The Shopify channel: one location's ``available`` quantities, over Admin GraphQL.
+
+Quantities are set with ``inventorySetQuantities`` as a compare-and-swap
+(``changeFromQuantity``) under an ``@idempotent`` key, both required from API version
+2026-04. Shopify moves ``available`` to ``committed`` on its own orders, so sales read
+here are for the engine's ledger, never to be subtracted on Shopify again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from stackknack_cli.channels import shopify_queries as q
+from stackknack_cli.channels.base import (
+    Push,
+    PushResult,
+    PushStatus,
+    RemoteListing,
+    SaleLine,
+    SalesBatch,
+)
+from stackknack_cli.channels.http import RetryLater, RetryPolicy
+from stackknack_cli.channels.shopify_auth import TokenProvider
+from stackknack_cli.channels.shopify_graphql import ShopifyGraphQL
+from stackknack_cli.errors import ChannelError, ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_VERSION = "2026-04"
+REASON = "correction"
+KEY_NAMESPACE = uuid.UUID("5d0c2f8e-51a3-4b53-9a55-3f1c7be0a6d4")
+
+STALE_CODES = frozenset({"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"})
+BATCH_CONFIG_CODES = frozenset({"INVALID_LOCATION"})
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Location:
+    id: str
+    name: str
+
+
+class ShopifyChannel:
+    """A Shopify store, read and written at one location.
+
+    The caller owns ``client``. Every method makes network calls and retries throttling,
+    429, 5xx and transport errors under ``policy``; past them it raises
+    ``ChannelUnavailableError``. A token that renewal cannot fix raises
+    ``CredentialError``.
+    """
+
+    name = "shopify"
+    # Not confirmed in Shopify's docs as the per-call maximum of quantities; 250 matches
+    # the largest page Shopify serves and keeps one mutation's payload small.
+    batch_size = 250
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        shop_url: str,
+        location_id: str | None,
+        *,
+        tokens: TokenProvider,
+        policy: RetryPolicy,
+        api_version: str = DEFAULT_API_VERSION,
+    ) -> None:
+        self.graphql = ShopifyGraphQL(
+            client, shop_url, tokens=tokens, policy=policy, api_version=api_version
+        )
+        self.location_id = location_id
+        self.endpoint = self.graphql.endpoint
+
+    def check(self) -> str:
+        """Return the shop's name."""
+        data = self.graphql.query(q.SHOP, {})
+        return str(data["shop"]["name"])
+
+    def list_locations(self) -> list[Location]:
+        """Return the store's active locations."""
+        first = q.fit_page(q.LOCATION_NODE_COST)
+        nodes = self.graphql.paginate(q.LOCATIONS, {"first": first}, ("locations",))
+        return [Location(n["id"], n["name"]) for n in nodes if n.get("isActive", True)]
+
+    def fetch_listings(self) -> Iterator[RemoteListing]:
+        """Yield every variant with its ``available`` quantity at the location."""
+        variables = {
+            "first": q.fit_page(q.VARIANT_NODE_COST),
+            "location": self._location(),
+        }
+        for node in self.graphql.paginate(q.VARIANTS, variables, ("productVariants",)):
+            yield _listing(node)
+
+    def fetch_sales(self, since: datetime) -> SalesBatch:
+        """Return sale lines of orders updated at or after ``since`` (UTC).
+
+        Lines are counted by ``currentQuantity``, so units edited out of an order are
+        not sales; cancelled orders give no lines. ``newest`` is the latest
+        ``updatedAt`` seen, cancelled orders included.
+        """
+        variables = {
+            "first": q.fit_page(q.ORDER_NODE_COST),
+            "query": orders_query(since),
+            "lines": q.LINES_PER_ORDER,
+        }
+        lines: list[SaleLine] = []
+        newest: datetime | None = None
+        for order in self.graphql.paginate(q.ORDERS, variables, ("orders",)):
+            updated = _parse_time(order.get("updatedAt"))
+            if updated is not None and (newest is None or updated > newest):
+                newest = updated
+            if order.get("cancelledAt"):
+                continue
+            lines.extend(self._sale_lines(order))
+        return SalesBatch(lines, newest)
+
+    def read_quantities(self, refs: Sequence[str]) -> dict[str, int]:
+        """Return ``available`` at the location for each inventory item that exists.
+
+        An item that exists but is not stocked at the location reads as 0.
+        """
+        location = self._location()
+        step = q.fit_page(q.LEVEL_NODE_COST)
+        found: dict[str, int] = {}
+        for start in range(0, len(refs), step):
+            ids = list(refs[start : start + step])
+            data = self.graphql.query(q.LEVELS, {"ids": ids, "location": location})
+            for node in data.get("nodes") or []:
+                if node and node.get("id"):
+                    found[node["id"]] = _available(node.get("inventoryLevel"))[0]
+        return found
+
+    def push(self, pushes: Sequence[Push]) -> list[PushResult]:
+        """Set ``available`` for each push, compare-and-swap, one mutation per batch.
+
+        A push whose ``expected`` is None is compared against a quantity read just
+        before. A stale compare gives MISMATCH with the quantity re-read; an item
+        Shopify will not set gives REFUSED, and the rest of the batch is sent again
+        without it.
+        """
+        results: list[PushResult] = []
+        for start in range(0, len(pushes), self.batch_size):
+            results.extend(self._push_batch(pushes[start : start + self.batch_size]))
+        return results
+
+    def _push_batch(self, pushes: Sequence[Push]) -> list[PushResult]:
+        location = self._location()
+        results: dict[int, PushResult] = {}
+        pending = _without_duplicates(pushes, results)
+
+        unknown = [p.channel_ref for p in pending if p.expected is None]
+        live = self.read_quantities(unknown) if unknown else {}
+        sends: list[tuple[Push, int]] = []
+        for push in pending:
+            before = (
+                push.expected
+                if push.expected is not None
+                else live.get(push.channel_ref)
+            )
+            if before is None:
+                results[push.entry_id] = _refused(push, "inventory item not found")
+            else:
+                sends.append((push, before))
+
+        stale: list[Push] = []
+        while sends:
+            applied, failures = self._set_quantities(sends, location)
+            for index, (code, message) in failures.items():
+                push = sends[index][0]
+                if code in STALE_CODES:
+                    stale.append(push)
+                else:
+                    results[push.entry_id] = _refused(push, f"{code}: {message}")
+            rest = [s for i, s in enumerate(sends) if i not in failures]
+            if applied or not failures:
+                for push, _ in rest:
+                    results[push.entry_id] = PushResult(
+                        push.entry_id, PushStatus.DONE, holds=push.target
+                    )
+                break
+            log.warning(
+                "shopify: resending %d quantities without refused ones", len(rest)
+            )
+            sends = rest
+
+        results.update(self._mismatches(stale))
+        return [results[p.entry_id] for p in pushes]
+
+    def _set_quantities(
+        self, sends: Sequence[tuple[Push, int]], location: str
+    ) -> tuple[bool, dict[int, tuple[str, str]]]:
+        """Send one mutation; return whether Shopify applied it, and item failures."""
+        entry_ids = sorted(p.entry_id for p, _ in sends)
+        first, last = entry_ids[0], entry_ids[-1]
+        document = f"gid://stackknack/OutboxEntry/{first}"
+        if first != last:
+            document = f"gid://stackknack/OutboxBatch/{first}-{last}"
+        quantities = [
+            {
+                "inventoryItemId": push.channel_ref,
+                "locationId": location,
+                "quantity": push.target,
+                "changeFromQuantity": before,
+            }
+            for push, before in sends
+        ]
+        variables = {
+            "input": {
+                "name": "available",
+                "reason": REASON,
+                "referenceDocumentUri": document,
+                "quantities": quantities,
+            },
+            "key": idempotency_key(sends),
+        }
+
+        data = self.graphql.query(q.SET_QUANTITIES, variables, inspect=_retry_if_busy)
+        payload = data.get("inventorySetQuantities") or {}
+        failures: dict[int, tuple[str, str]] = {}
+        for error in payload.get("userErrors") or []:
+            code = str(error.get("code") or "ERROR")
+            message = str(error.get("message") or "")
+            index = _quantity_index(error.get("field"), len(sends))
+            if index is None:
+                raise _batch_error(code, message, location)
+            # A refusal outranks a stale compare on the same item: retrying cannot help.
+            if index not in failures or failures[index][0] in STALE_CODES:
+                failures[index] = (code, message)
+        # Shopify applies a batch with a user error all or not at all, as far as its
+        # docs tell; an adjustment group in the answer means the rest went through.
+        applied = payload.get("inventoryAdjustmentGroup") is not None
+        return applied, failures
+
+    def _mismatches(self, stale: Sequence[Push]) -> dict[int, PushResult]:
+        if not stale:
+            return {}
+        live = self.read_quantities([p.channel_ref for p in stale])
+        results: dict[int, PushResult] = {}
+        for push in stale:
+            holds = live.get(push.channel_ref)
+            if holds is None:
+                results[push.entry_id] = _refused(push, "inventory item not found")
+            else:
+                results[push.entry_id] = PushResult(
+                    push.entry_id, PushStatus.MISMATCH, holds=holds
+                )
+        return results
+
+    def _sale_lines(self, order: Json) -> Iterator[SaleLine]:
+        occurred = _parse_time(order.get("createdAt"))
+        connection = order.get("lineItems") or {}
+        nodes: list[Json] = list(connection.get("nodes") or [])
+        info = connection.get("pageInfo") or {}
+        if info.get("hasNextPage"):
+            variables = {
+                "id": order["id"],
+                "first": q.fit_page(q.LINE_ITEM_NODE_COST),
+                "after": info.get("endCursor"),
+            }
+            nodes.extend(
+                self.graphql.paginate(q.ORDER_LINES, variables, ("node", "lineItems"))
+            )
+
+        for node in nodes:
+            quantity = int(node.get("currentQuantity") or 0)
+            if quantity <= 0:
+                continue
+            variant = node.get("variant") or {}
+            item = variant.get("inventoryItem") or {}
+            yield SaleLine(
+                order_id=order["id"],
+                line_id=node["id"],
+                quantity=quantity,
+                sku=_sku(node.get("sku")),
+                channel_ref=item.get("id"),
+                occurred_at=occurred,
+            )
+
+    def _location(self) -> str:
+        if not self.location_id:
+            raise ConfigError(
+                "no Shopify location chosen; run: stackknack connect shopify --location"
+            )
+        return self.location_id
+
+
+def orders_query(since: datetime) -> str:
+    """Return Shopify's search string for orders updated at or after ``since``."""
+    moment = (
+        since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+    )
+    # Fractions of a second are dropped, which only moves the bound earlier.
+    return f"updated_at:>='{moment.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+
+
+def idempotency_key(sends: Sequence[tuple[Push, int]]) -> str:
+    """Derive the ``@idempotent`` key from the pushes and the values sent with them.
+
+    The same batch sent again gets the same key, so Shopify answers with its first
+    result. A different set or different values get a new key, since Shopify refuses
+    to reuse a key with other parameters.
+    """
+    parts = [f"{p.key}:{p.target}:{before}" for p, before in sends]
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    return str(uuid.uuid5(KEY_NAMESPACE, digest))
+
+
+def choose_location(locations: Sequence[Location], wanted: str | None) -> Location:
+    """Pick the location to sync, by gid, numeric id or name.
+
+    Raises ``ConfigError`` listing the choices when ``wanted`` matches none, or when it
+    is None and the store has more than one active location.
+    """
+    if wanted:
+        for location in locations:
+            numeric = location.id.rsplit("/", 1)[-1]
+            if (
+                wanted in (location.id, numeric)
+                or wanted.lower() == location.name.lower()
+            ):
+                return location
+    elif len(locations) == 1:
+        return locations[0]
+
+    if not locations:
+        raise ConfigError("shopify has no active location to sync")
+    choices = ", ".join(f"{loc.id} ({loc.name})" for loc in locations)
+    lead = (
+        f"no shopify location matches {wanted!r}"
+        if wanted
+        else (f"shopify has {len(locations)} active locations")
+    )
+    raise ConfigError(f"{lead}; choose one with --location: {choices}")
+
+
+def _retry_if_busy(data: Json) -> None:
+    payload = data.get("inventorySetQuantities") or {}
+    for error in payload.get("userErrors") or []:
+        if error.get("code") == "IDEMPOTENCY_CONCURRENT_REQUEST":
+            raise RetryLater("shopify: the same push is still in progress")
+
+
+def _batch_error(code: str, message: str, location: str) -> Exception:
+    # TODO: IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED asks for a new key, but the key is
+    # derived from the batch, so the same outbox batch fails the same way each cycle.
+    if code in BATCH_CONFIG_CODES:
+        return ConfigError(
+            f"shopify location {location} was not found; "
+            "run: stackknack connect shopify --location"
+        )
+    return ChannelError(f"shopify refused the quantity update: {code}: {message}")
+
+
+def _quantity_index(field: Any, count: int) -> int | None:
+    # Shopify names the offending input as a path such as
+    # ["input", "quantities", "2", "changeFromQuantity"].
+    if not isinstance(field, list) or "quantities" not in field:
+        return None
+    position = field.index("quantities") + 1
+    if position >= len(field):
+        return None
+    try:
+        index = int(field[position])
+    except (TypeError, ValueError):
+        return None
+    return index if 0 <= index < count else None
+
+
+def _without_duplicates(
+    pushes: Sequence[Push], results: dict[int, PushResult]
+) -> list[Push]:
+    # Shopify refuses a batch naming one item twice; the later push waits a cycle.
+    seen: set[str] = set()
+    kept: list[Push] = []
+    for push in pushes:
+        if push.channel_ref in seen:
+            results[push.entry_id] = PushResult(
+                push.entry_id, PushStatus.RETRY, reason="same item earlier in batch"
+            )
+            continue
+        seen.add(push.channel_ref)
+        kept.append(push)
+    return kept
+
+
+def _refused(push: Push, reason: str) -> PushResult:
+    return PushResult(push.entry_id, PushStatus.REFUSED, reason=reason)
+
+
+def _listing(node: Json) -> RemoteListing:
+    product = node.get("product") or {}
+    item = node.get("inventoryItem") or {}
+    quantity, stocked = _available(item.get("inventoryLevel"))
+    title = str(product.get("title") or "")
+    variant_title = node.get("title")
+    if variant_title and variant_title != "Default Title":
+        title = f"{title} - {variant_title}"
+    status = product.get("status")
+    return RemoteListing(
+        channel_ref=str(item.get("id")),
+        sku=_sku(node.get("sku")),
+        quantity=quantity,
+        title=title,
+        active=status in (None, "ACTIVE"),
+        details={
+            "variant_id": node.get("id"),
+            "product_title": product.get("title"),
+            "stocked": stocked,
+        },
+    )
+
+
+def _available(level: Json | None) -> tuple[int, bool]:
+    """Return (available, stocked) from an inventory level; not stocked reads as 0."""
+    if not level:
+        return 0, False
+    for entry in level.get("quantities") or []:
+        if entry.get("name") == "available":
+            return int(entry.get("quantity") or 0), True
+    return 0, True
+
+
+def _sku(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (
+        moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    )

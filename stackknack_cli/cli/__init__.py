@@ -1,0 +1,116 @@
+"""The ``stackknack`` command line.
+
+Exit codes: 0 success; 1 error; 2 usage error; 3 sync left pushes queued (a channel is
+down or lagging); 4 an oversell was flagged; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from stackknack_cli import __version__
+from stackknack_cli.cli import state
+
+app = typer.Typer(
+    name="stackknack",
+    help="Keep one inventory in sync across Shopify, eBay, StockX and Clover POS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stackknack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="STACKKNACK_DB",
+            help="Database file (default: in STACKKNACK_HOME or the user data folder).",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors and results.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what happens on stderr.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Keep one inventory in sync across Shopify, eBay, StockX and Clover POS."""
+    from stackknack_cli import console
+
+    state.db_option = db
+    console.quiet = quiet
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _register() -> None:
+    from stackknack_cli.cli import (
+        connect,
+        demo,
+        importing,
+        reports,
+        sandbox,
+        syncing,
+    )
+
+    app.add_typer(connect.app, name="connect")
+    app.add_typer(importing.app, name="import")
+    app.add_typer(sandbox.app, name="sandbox")
+    app.command("sync")(syncing.sync)
+    app.command("stock")(reports.stock)
+    app.command("outbox")(reports.outbox_cmd)
+    app.command("oversells")(reports.oversells)
+    app.command("demo")(demo.demo)
+
+
+_register()
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI with ``args`` (default: the command line); return the exit code.
+
+    A stackknack error becomes one line on stderr, never a traceback.
+    """
+    from stackknack_cli import console
+    from stackknack_cli.errors import StackknackError
+
+    try:
+        app(args=args, prog_name="stackknack")
+    except SystemExit as exc:  # click's own exit, usage errors (2) included
+        return exc.code if isinstance(exc.code, int) else 0
+    except StackknackError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.err.print()
+        return 130
+    return 0
+
+
+def main() -> None:
+    """The ``stackknack`` console script."""
+    sys.exit(run())

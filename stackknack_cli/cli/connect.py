@@ -1,0 +1,198 @@
+"""``stackknack connect``: store a channel's secret and settings after one real call."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from stackknack_cli import console
+from stackknack_cli.cli.state import opened_store
+from stackknack_cli.credentials import Credentials
+from stackknack_cli.errors import InputError
+
+app = typer.Typer(help="Connect a channel: check the secret with one call, then keep it.")
+
+
+def read_secret(prompt: str) -> str:
+    """Read a secret from a hidden prompt, or from the first line of stdin in scripts."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        value = typer.prompt(prompt, hide_input=True)
+    else:
+        value = sys.stdin.readline() if sys.stdin is not None else ""
+    value = value.strip()
+    if not value:
+        raise InputError(f"no {prompt.lower()} given (type it, or pipe it on stdin)")
+    return value
+
+
+def shop_url(shop: str) -> str:
+    """Turn ``my-shop``, ``my-shop.myshopify.com`` or a URL into the shop's base URL."""
+    shop = shop.strip().rstrip("/")
+    if "://" in shop:
+        return shop
+    if "." not in shop:
+        shop = f"{shop}.myshopify.com"
+    return f"https://{shop}"
+
+
+@app.command("shopify")
+def connect_shopify(
+    shop: Annotated[
+        str, typer.Option(help="The shop: my-shop, my-shop.myshopify.com or a URL.")
+    ],
+    location: Annotated[
+        str | None,
+        typer.Option(help="Location (name or id) to sync; needed when there are several."),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Dev Dashboard app client id; the secret asked for is then the "
+            "client secret (client-credentials grant)."
+        ),
+    ] = None,
+    api_version: Annotated[str, typer.Option(help="Admin API version.")] = "2026-04",
+    base_url: Annotated[
+        str | None, typer.Option(help="Call this URL instead (a sandbox).")
+    ] = None,
+) -> None:
+    """Connect a Shopify store with an Admin API token (shpat_...) or a client secret.
+
+    Example: echo "$TOKEN" | stackknack connect shopify --shop my-shop
+    """
+    from stackknack_cli.channels import registry, shopify, shopify_auth
+    from stackknack_cli.channels.http import RetryPolicy
+    from stackknack_cli.engine.sync import set_cursor
+    from stackknack_cli.store.db import utcnow
+
+    secret = read_secret("Client secret" if client_id else "Admin API token")
+    url = base_url or shop_url(shop)
+    policy = RetryPolicy(attempts=3)
+    with opened_store() as store, registry.http_client(url) as client:
+        credentials = Credentials(store.install_id)
+        tokens: shopify_auth.TokenProvider
+        if client_id:
+            tokens = shopify_auth.ClientCredentialsToken(
+                client,
+                url,
+                client_id=client_id,
+                client_secret=secret,
+                credentials=credentials,
+                policy=policy,
+            )
+        else:
+            tokens = shopify_auth.StaticToken(secret)
+        channel = shopify.ShopifyChannel(client, url, None, tokens=tokens, policy=policy)
+        try:
+            name = channel.check()
+            chosen = shopify.choose_location(channel.list_locations(), location)
+        except BaseException:
+            credentials.delete("shopify", shopify_auth.FIELD_GRANTED_TOKEN)
+            raise
+
+        if client_id:
+            credentials.set("shopify", shopify_auth.FIELD_CLIENT_ID, client_id)
+            credentials.set("shopify", shopify_auth.FIELD_CLIENT_SECRET, secret)
+            credentials.delete("shopify", shopify_auth.FIELD_ADMIN_TOKEN)
+        else:
+            credentials.set("shopify", shopify_auth.FIELD_ADMIN_TOKEN, secret)
+            credentials.delete("shopify", shopify_auth.FIELD_CLIENT_ID)
+            credentials.delete("shopify", shopify_auth.FIELD_CLIENT_SECRET)
+        settings = {
+            "shop": shop,
+            "shop_name": name,
+            "location_id": chosen.id,
+            "location_name": chosen.name,
+            "api_version": api_version,
+        }
+        registry.save(store, "shopify", url, settings)
+        set_cursor(store, "shopify", utcnow())
+    console.out.print(
+        f"connected shopify: {console.escape(name)}, location "
+        f"{console.escape(chosen.name)}"
+    )
+
+
+@app.command("clover")
+def connect_clover(
+    merchant: Annotated[str, typer.Option(help="The merchant id (13 characters).")],
+    region: Annotated[
+        str, typer.Option(help="na, eu, la or sandbox (Clover's own sandbox).")
+    ] = "na",
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            help="App id for expiring OAuth tokens; the secret asked for is then a "
+            "refresh token, exchanged at once (it is single use)."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Call this URL instead (a simulator).")
+    ] = None,
+) -> None:
+    """Connect a Clover merchant with an API token or an OAuth refresh token.
+
+    Example: echo "$TOKEN" | stackknack connect clover --merchant ABC123DEF4567
+    """
+    from stackknack_cli.channels import clover, clover_tokens, registry
+    from stackknack_cli.channels.http import RetryPolicy
+    from stackknack_cli.engine.sync import set_cursor
+    from stackknack_cli.store.db import utcnow
+
+    if base_url is None and region not in clover.REGIONS:
+        raise InputError(
+            f"unknown Clover region {region!r}; use one of {', '.join(clover.REGIONS)}"
+        )
+    secret = read_secret("Refresh token" if client_id else "API token")
+    url = base_url or clover.REGIONS[region]
+    policy = RetryPolicy(attempts=3)
+    with opened_store() as store, registry.http_client(url) as client:
+        credentials = Credentials(store.install_id)
+        tokens: clover_tokens.TokenProvider
+        if client_id:
+            # A placeholder access token that has expired makes the provider exchange
+            # the refresh token at once and store the new pair in one write.
+            credentials.set_json(
+                "clover",
+                clover_tokens.OAUTH_FIELD,
+                {
+                    "client_id": client_id,
+                    "access_token": "",
+                    "access_token_expiration": 0,
+                    "refresh_token": secret,
+                },
+            )
+            tokens = clover_tokens.OAuthTokens(
+                credentials, client, oauth_base=url, policy=policy
+            )
+        else:
+            tokens = clover_tokens.StaticToken(secret)
+        channel = clover.CloverChannel(
+            client, merchant_id=merchant, tokens=tokens, base_url=url, policy=policy
+        )
+        try:
+            name = channel.check()
+        except BaseException:
+            if client_id and not _refreshed(credentials):
+                credentials.delete("clover", clover_tokens.OAUTH_FIELD)
+            raise
+
+        if client_id:
+            credentials.delete("clover", clover_tokens.API_TOKEN_FIELD)
+        else:
+            credentials.set("clover", clover_tokens.API_TOKEN_FIELD, secret)
+            credentials.delete("clover", clover_tokens.OAUTH_FIELD)
+        settings = {"merchant_id": merchant, "merchant_name": name, "region": region}
+        registry.save(store, "clover", url, settings)
+        set_cursor(store, "clover", utcnow())
+    console.out.print(f"connected clover: {console.escape(name)}")
+
+
+def _refreshed(credentials: Credentials) -> bool:
+    """Tell whether a new Clover token pair was stored (the old refresh token is dead)."""
+    from stackknack_cli.channels import clover_tokens
+
+    entry = credentials.get_json("clover", clover_tokens.OAUTH_FIELD)
+    return bool(entry and entry.get("access_token"))

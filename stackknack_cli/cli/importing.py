@@ -1,0 +1,211 @@
+"""``stackknack import``: central counts from a CSV file, or listings from a channel."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from stackknack_cli import console
+from stackknack_cli.cli.state import opened_store
+
+if TYPE_CHECKING:
+    from stackknack_cli.engine.linking import LinkReport
+    from stackknack_cli.importers import ImportSummary
+    from stackknack_cli.store.inventory import WriteSummary
+
+app = typer.Typer(help="Import stock from a CSV file, or listings from a channel.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary.")]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+]
+
+
+@contextmanager
+def _progress(total: int | None) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a progress callback drawing a bar on a terminal, or None elsewhere."""
+    if not total or not console.err.is_terminal or console.quiet:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console.err, transient=True) as bar:
+        task = bar.add_task("importing", total=total)
+        yield lambda rows, done: bar.update(task, completed=done)
+
+
+@app.command("csv")
+def import_csv(
+    file: Annotated[str, typer.Argument(help="The CSV file, or - for stdin.")],
+    location: Annotated[
+        str | None, typer.Option(help="Location to read from a multi-location export.")
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Import variants without a SKU under this key: handle-options or "
+            "barcode (they cannot be linked to other channels by SKU)."
+        ),
+    ] = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Set central counts from a Shopify product or inventory export, or sku,quantity.
+
+    The whole file is one transaction: a bad row writes nothing.
+    Example: stackknack import csv products_export_1.csv --dry-run
+    """
+    from stackknack_cli.errors import InputError
+    from stackknack_cli.importers import read_csv
+    from stackknack_cli.store import inventory
+    from stackknack_cli.store.inventory import ItemRecord
+
+    total: int | None = None
+    if file == "-":
+        source: Any = sys.stdin.buffer
+        name = "stdin"
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise InputError(f"{file}: no such file")
+        source, name, total = path, path.name, path.stat().st_size
+
+    with (
+        _progress(total) as progress,
+        read_csv(
+            source, name=name, location=location, key=key, progress=progress
+        ) as plan,
+    ):
+        records = (
+            ItemRecord(
+                r.sku, r.quantity, f"{r.title} / {r.variant}" if r.variant else r.title
+            )
+            for r in plan
+        )
+        with opened_store() as store:
+            written = inventory.set_quantities(
+                store, records, cause=f"import {name}", dry_run=dry_run
+            )
+    summary = plan.summary
+
+    result = _csv_result(name, summary, written, dry_run)
+    if as_json:
+        console.print_json(result)
+        return
+    _print_csv_result(result, summary)
+
+
+def _csv_result(
+    name: str, summary: ImportSummary, written: WriteSummary, dry_run: bool
+) -> dict[str, Any]:
+    return {
+        "file": name,
+        "layout": str(summary.layout),
+        "dry_run": dry_run,
+        "products": summary.products,
+        "variants": summary.variants,
+        "written": written.written,
+        "created": written.created,
+        "changed": written.changed,
+        "unchanged": written.unchanged,
+        "pushes_queued": written.pushes,
+        "skipped": dict(sorted(summary.skipped.items())),
+        "negative_set_to_zero": len(summary.negative),
+        "no_sku_rows": [m.row for m in summary.no_sku],
+        "duplicate_skus": sorted(summary.duplicate_skus),
+    }
+
+
+def _print_csv_result(result: dict[str, Any], summary: ImportSummary) -> None:
+    verb = "would write" if result["dry_run"] else "wrote"
+    skipped = ", ".join(f"{n} {reason}" for reason, n in result["skipped"].items())
+    console.out.print(
+        f"{console.escape(result['file'])} ({result['layout']}): "
+        f"{result['products'] if result['products'] is not None else '-'} products, "
+        f"{result['variants']} variants; {verb} {result['written']} SKUs "
+        f"({result['created']} new, {result['changed']} changed)"
+        + (f"; skipped {skipped}" if skipped else "")
+    )
+    if summary.no_sku:
+        console.warn(
+            f"{len(summary.no_sku)} variants have no SKU and cannot be linked across "
+            "channels; import them under a key with --key handle-options or --key barcode"
+        )
+    if summary.duplicate_skus:
+        shown = ", ".join(sorted(summary.duplicate_skus)[:5])
+        console.warn(
+            f"{len(summary.duplicate_skus)} SKUs appear more than once (first row kept): "
+            f"{shown}"
+        )
+    if summary.negative:
+        console.warn(f"{len(summary.negative)} negative quantities were imported as 0")
+
+
+def _link(channel_name: str, create: bool, dry_run: bool, as_json: bool) -> None:
+    from stackknack_cli.channels import registry
+    from stackknack_cli.engine.linking import link_channel
+
+    with opened_store() as store, registry.connected_channels(
+        store, [channel_name]
+    ) as channels:
+        report = link_channel(
+            store, channels[channel_name], create_missing=create, dry_run=dry_run
+        )
+    if as_json:
+        console.print_json(report.as_dict())
+        return
+    _print_link(report, dry_run)
+
+
+def _print_link(report: LinkReport, dry_run: bool) -> None:
+    verb = "would link" if dry_run else "linked"
+    console.out.print(
+        f"{report.channel}: {report.listings} listings; {verb} {report.linked} by SKU"
+        f" ({report.created} new SKUs), {report.pushes} pushes queued"
+    )
+    if report.no_sku:
+        console.warn(f"{report.no_sku} {report.channel} listings have no SKU; not linked")
+    if report.duplicates:
+        console.warn(
+            f"SKUs listed more than once on {report.channel}, not linked: "
+            + ", ".join(report.duplicates[:10])
+        )
+    if report.unmatched:
+        console.warn(
+            f"{len(report.unmatched)} {report.channel} SKUs are not in the inventory: "
+            + ", ".join(report.unmatched[:10])
+        )
+    if report.missing:
+        console.warn(
+            f"{len(report.missing)} inventory SKUs have no {report.channel} listing"
+        )
+
+
+CreateOption = Annotated[
+    bool,
+    typer.Option(
+        "--create/--link-only",
+        help="Create inventory SKUs that only the channel has (one-way import).",
+    ),
+]
+
+
+@app.command("shopify")
+def import_shopify(
+    create: CreateOption = True, dry_run: DryRunOption = False, as_json: JsonOption = False
+) -> None:
+    """Read every Shopify variant and link it to the inventory by SKU."""
+    _link("shopify", create, dry_run, as_json)
+
+
+@app.command("clover")
+def import_clover(
+    create: CreateOption = True, dry_run: DryRunOption = False, as_json: JsonOption = False
+) -> None:
+    """Read every Clover item and link it to the inventory by SKU."""
+    _link("clover", create, dry_run, as_json)

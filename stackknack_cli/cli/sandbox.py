@@ -1,0 +1,79 @@
+"""``stackknack sandbox``: run the local simulators, and sell on them as a shopper."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stackknack_cli import console
+from stackknack_cli.errors import InputError
+
+app = typer.Typer(
+    help="Run local Shopify and Clover simulators on 127.0.0.1 to try stackknack."
+)
+
+
+@app.callback(invoke_without_command=True)
+def serve(
+    ctx: typer.Context,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(help="List this CSV's SKUs on both simulators (default: sneakers)."),
+    ] = None,
+    empty: Annotated[bool, typer.Option(help="Start with no products at all.")] = False,
+) -> None:
+    """Serve the simulators until Ctrl-C; print their URLs and credentials as JSON.
+
+    Example: stackknack sandbox > sandbox.json, then in another terminal
+    jq -r .shopify.access_token sandbox.json | stackknack connect shopify
+    --shop sandbox --base-url "$(jq -r .shopify.base_url sandbox.json)"
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from stackknack_cli.importers import read_csv
+    from stackknack_cli.sandbox import runtime
+
+    with runtime.Sandbox() as sandbox:
+        if not empty:
+            with read_csv(catalog or runtime.CATALOG) as plan:
+                sandbox.seed((r.sku, r.title, r.quantity) for r in plan)
+        path = runtime.write_state(sandbox)
+        console.print_json(sandbox.describe())
+        console.info(f"sandbox running; addresses in {path}; Ctrl-C stops it")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.info("sandbox stopped")
+        finally:
+            path.unlink(missing_ok=True)
+
+
+@app.command("sell")
+def sell(
+    channel: Annotated[str, typer.Option(help="shopify or clover.")],
+    sku: Annotated[str, typer.Option(help="The SKU to sell.")],
+    quantity: Annotated[int, typer.Option(min=1, help="Units to sell.")] = 1,
+) -> None:
+    """Make a sale on a running sandbox, as a shopper (or a cashier) would."""
+    import httpx
+
+    from stackknack_cli.sandbox import runtime
+
+    urls = runtime.read_state()
+    if channel not in urls:
+        raise InputError(f"unknown channel {channel!r}; use one of {', '.join(urls)}")
+    try:
+        response = httpx.post(
+            f"{urls[channel]}/_sandbox/sell",
+            json={"sku": sku, "quantity": quantity},
+            trust_env=False,
+            timeout=10,
+        )
+    except httpx.TransportError as exc:
+        raise InputError(f"the sandbox at {urls[channel]} did not answer: {exc}") from None
+    if response.status_code >= 400:
+        raise InputError(f"{channel} refused the sale of {sku!r}: {response.text.strip()}")
+    console.print_json(response.json())

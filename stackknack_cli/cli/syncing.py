@@ -1,0 +1,67 @@
+"""``stackknack sync``: one cycle for cron (poll sales, apply, drain the outbox)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stackknack_cli import console
+from stackknack_cli.cli.state import opened_store
+
+EXIT_QUEUED = 3
+EXIT_OVERSELL = 4
+
+
+def sync(
+    channel: Annotated[
+        list[str] | None,
+        typer.Option("--channel", "-c", help="Only these channels (repeatable)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON report.")
+    ] = False,
+) -> None:
+    """Read new sales from every connected channel, apply them, and push the results.
+
+    Exit codes: 0 all done; 1 a channel failed; 3 pushes still queued; 4 an oversell
+    was flagged (takes precedence over 3).
+    """
+    from stackknack_cli.channels import registry
+    from stackknack_cli.engine.sync import run_sync
+
+    with (
+        opened_store() as store,
+        registry.connected_channels(store, channel) as channels,
+    ):
+        report = run_sync(store, channels, on_event=console.warn)
+
+    if as_json:
+        console.print_json(
+            {
+                "channels": report.as_dict(),
+                "oversells": report.oversells,
+                "queued": report.queued,
+                "failed": report.failed,
+            }
+        )
+    else:
+        parts = []
+        for name, r in report.channels.items():
+            text = f"{name}: {r.applied} sales, {r.pushed} pushed"
+            if r.queued:
+                text += f", {r.queued} queued"
+            if r.error:
+                text += ", FAILED"
+            parts.append(text)
+        summary = "; ".join(parts) or "no channels connected"
+        if report.oversells:
+            summary += f"; {len(report.oversells)} OVERSELL(S)"
+        console.out.print(console.escape(summary))
+
+    if report.failed and not report.oversells:
+        raise typer.Exit(1)
+    if report.oversells:
+        raise typer.Exit(EXIT_OVERSELL)
+    if report.queued:
+        raise typer.Exit(EXIT_QUEUED)

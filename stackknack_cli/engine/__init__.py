@@ -1,0 +1,1 @@
+"""The sync engine: one sync cycle now; the watch loop and webhook listener later."""

@@ -1,0 +1,284 @@
+"""One sync cycle: read every channel's new sales, apply them, then drain the outbox.
+
+Sales come first so that a push never works from a count that a waiting sale would
+change. A channel that cannot be reached is reported and skipped; its pushes stay in the
+outbox for the next cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from stackknack_cli.channels.base import Channel, PushStatus
+from stackknack_cli.errors import ChannelUnavailableError, StackknackError
+from stackknack_cli.store import inventory, outbox
+from stackknack_cli.store.db import Store, iso, utcnow
+
+log = logging.getLogger(__name__)
+
+SALES_OVERLAP = timedelta(minutes=5)
+"""Orders modified this long before the cursor are read again (late index updates)."""
+UNEXPLAINED_GRACE = timedelta(minutes=10)
+"""How long a listing that holds fewer units than we know may wait for its sale to show
+up before we accept the channel's lower number."""
+MAX_ROUNDS = 20
+
+
+@dataclass
+class ChannelReport:
+    sales: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    oversells: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    pushed: int = 0
+    mismatches: int = 0
+    dead: int = 0
+    error: str | None = None
+    queued: int = 0
+
+
+@dataclass
+class SyncReport:
+    channels: dict[str, ChannelReport] = field(default_factory=dict)
+
+    @property
+    def oversells(self) -> list[dict[str, Any]]:
+        return [o for report in self.channels.values() for o in report.oversells]
+
+    @property
+    def queued(self) -> int:
+        return sum(report.queued for report in self.channels.values())
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, report in self.channels.items() if report.error]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            name: {
+                "sales": r.sales,
+                "applied": r.applied,
+                "duplicates": r.duplicates,
+                "oversells": r.oversells,
+                "unknown_skus": r.unknown,
+                "pushed": r.pushed,
+                "mismatches": r.mismatches,
+                "dead": r.dead,
+                "queued": r.queued,
+                "error": r.error,
+            }
+            for name, r in self.channels.items()
+        }
+
+
+def _cursor(store: Store, channel: str) -> datetime | None:
+    value = store.scalar(
+        "SELECT value FROM cursors WHERE channel = ? AND name = 'sales'", (channel,)
+    )
+    return datetime.fromisoformat(value) if value else None
+
+
+def set_cursor(store: Store, channel: str, moment: datetime) -> None:
+    """Record that sales of ``channel`` up to ``moment`` are applied (never moves back)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO cursors (channel, name, value, updated_at)"
+            " VALUES (?, 'sales', ?, ?) ON CONFLICT (channel, name) DO UPDATE"
+            " SET value = max(value, excluded.value), updated_at = excluded.updated_at",
+            (channel, iso(moment), iso(utcnow())),
+        )
+
+
+def ingest_sales(store: Store, channel: Channel, report: ChannelReport) -> None:
+    """Read and apply the channel's sales since its cursor (minus the overlap window)."""
+    start = _cursor(store, channel.name)
+    if start is None:
+        # Without a cursor the channel was never linked: sales before now predate
+        # the imported counts, so they are not applied.
+        set_cursor(store, channel.name, utcnow())
+        return
+    batch = channel.fetch_sales(start - SALES_OVERLAP)
+    for line in batch.lines:
+        outcome = inventory.apply_sale(store, channel.name, line)
+        report.sales += 1
+        if outcome.status == "duplicate":
+            report.duplicates += 1
+            continue
+        if outcome.status == "unknown_sku":
+            report.unknown.append(line.sku or line.channel_ref or line.line_id)
+            log.warning(
+                "%s: sale %s/%s is for unknown SKU %r",
+                channel.name,
+                line.order_id,
+                line.line_id,
+                line.sku,
+            )
+            continue
+        report.applied += 1
+        if outcome.status == "oversell":
+            report.oversells.append(
+                {
+                    "sku": outcome.sku,
+                    "channel": channel.name,
+                    "order_id": line.order_id,
+                    "line_id": line.line_id,
+                    "missing": outcome.missing,
+                }
+            )
+            log.error(
+                "%s: OVERSELL of %s: order %s wanted %d, %d missing",
+                channel.name,
+                outcome.sku,
+                line.order_id,
+                outcome.quantity,
+                outcome.missing,
+            )
+    if batch.newest is not None:
+        set_cursor(store, channel.name, batch.newest)
+
+
+def _resolve_mismatch(
+    store: Store, entry: outbox.Entry, holds: int, *, first_seen: datetime | None
+) -> str:
+    """Decide what to do after a compare-and-set found ``holds`` units instead of the
+    expected number; return the new status of the entry.
+
+    Fewer units than we know of usually means a sale on that channel we have not read
+    yet: writing our count over it would put the sold unit back on sale, so the entry
+    waits for the sale (the caller re-reads sales first). If none shows up within the
+    grace period, the lower number is accepted as the channel's truth.
+    """
+    now = utcnow()
+    with store.transaction() as conn:
+        known = conn.execute(
+            "SELECT channel_quantity FROM listings WHERE id = ?", (entry.listing_id,)
+        ).fetchone()[0]
+        available = conn.execute(
+            "SELECT available FROM items WHERE sku = ?", (entry.sku,)
+        ).fetchone()[0]
+        target = outbox.publish_target(int(available))
+        unexplained = known is not None and holds < known
+        waited_enough = first_seen is not None and now - first_seen > UNEXPLAINED_GRACE
+        if unexplained and not waited_enough:
+            return outbox.retry_later(
+                conn,
+                entry.id,
+                f"{entry.channel} holds {holds}, expected {known}; waiting for its sale",
+                delay=15,
+            )
+        if unexplained:
+            target = min(target, holds)
+        conn.execute(
+            "UPDATE listings SET channel_quantity = ?, updated_at = ? WHERE id = ?",
+            (holds, iso(now), entry.listing_id),
+        )
+        conn.execute(
+            "UPDATE outbox SET target = ?, status = 'pending', lease_until = NULL,"
+            " next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            (
+                target,
+                iso(now),
+                f"compare mismatch: held {holds}, expected {known}",
+                iso(now),
+                entry.id,
+            ),
+        )
+        return "pending"
+
+
+def drain(store: Store, channel: Channel, report: ChannelReport) -> None:
+    """Send the channel's due outbox entries in batches until none is due."""
+    install_id = store.install_id
+    resynced = False
+    for _ in range(MAX_ROUNDS):
+        entries = outbox.claim(store, channel.name, limit=channel.batch_size)
+        if not entries:
+            break
+        by_id = {entry.id: entry for entry in entries}
+        try:
+            results = channel.push([entry.push(install_id) for entry in entries])
+        except StackknackError as exc:
+            outbox.release(store, entries, str(exc))
+            raise
+
+        mismatched: list[tuple[outbox.Entry, int]] = []
+        with store.transaction() as conn:
+            for result in results:
+                entry = by_id.pop(result.entry_id)
+                if result.status is PushStatus.DONE:
+                    holds = entry.target if result.holds is None else result.holds
+                    outbox.mark_done(conn, entry, holds)
+                    report.pushed += 1
+                elif result.status is PushStatus.MISMATCH and result.holds is not None:
+                    mismatched.append((entry, result.holds))
+                else:
+                    refused = result.status is PushStatus.REFUSED
+                    status = outbox.retry_later(
+                        conn,
+                        entry.id,
+                        result.reason or result.status.value,
+                        delay=30 * (entry.attempts + 1),
+                        refused=refused,
+                    )
+                    if status == "dead":
+                        report.dead += 1
+                        log.error(
+                            "%s: gave up pushing %s: %s",
+                            channel.name,
+                            entry.sku,
+                            result.reason,
+                        )
+            for entry in by_id.values():  # no result came back for these
+                outbox.retry_later(conn, entry.id, "no result from channel", delay=30)
+
+        if mismatched:
+            report.mismatches += len(mismatched)
+            if not resynced:
+                # A mismatch is most often a sale not read yet: read it before deciding.
+                ingest_sales(store, channel, report)
+                resynced = True
+            for entry, holds in mismatched:
+                _resolve_mismatch(
+                    store, entry, holds, first_seen=_first_mismatch(store, entry.id)
+                )
+
+
+def _first_mismatch(store: Store, entry_id: int) -> datetime | None:
+    value = store.scalar("SELECT created_at FROM outbox WHERE id = ?", (entry_id,))
+    return datetime.fromisoformat(value) if value else None
+
+
+def run_sync(
+    store: Store,
+    channels: Mapping[str, Channel],
+    *,
+    on_event: Callable[[str], None] | None = None,
+) -> SyncReport:
+    """Poll every channel for sales, apply them, then drain every channel's outbox."""
+    report = SyncReport({name: ChannelReport() for name in channels})
+    notify = on_event or (lambda message: None)
+
+    for name, channel in channels.items():
+        try:
+            ingest_sales(store, channel, report.channels[name])
+        except StackknackError as exc:
+            report.channels[name].error = str(exc)
+            notify(f"{name}: {exc}")
+
+    for name, channel in channels.items():
+        if report.channels[name].error:
+            continue
+        try:
+            drain(store, channel, report.channels[name])
+        except (ChannelUnavailableError, StackknackError) as exc:
+            report.channels[name].error = str(exc)
+            notify(f"{name}: {exc}")
+
+    for name in channels:
+        report.channels[name].queued = outbox.depth(store, name)
+    return report

@@ -1,0 +1,280 @@
+"""The inventory ledger: central quantities, listings, sales and the journal.
+
+Every change of a central quantity happens in SQL inside one ``BEGIN IMMEDIATE``
+transaction, is written to the journal with its cause, and queues one outbox push per
+listing that must learn of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stackknack_cli.channels.base import SaleLine
+from stackknack_cli.store import outbox
+from stackknack_cli.store.db import Store, iso, utcnow
+
+
+@dataclass(frozen=True)
+class SaleOutcome:
+    status: str
+    """``applied``, ``oversell``, ``duplicate`` or ``unknown_sku``."""
+    sku: str | None
+    quantity: int
+    applied: int
+    available_after: int | None
+
+    @property
+    def missing(self) -> int:
+        return self.quantity - self.applied
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    sku: str
+    quantity: int
+    title: str = ""
+
+
+@dataclass
+class WriteSummary:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    pushes: int = 0
+    """Pushes queued to linked listings because of the changes."""
+
+    @property
+    def written(self) -> int:
+        return self.created + self.changed
+
+
+def _journal(
+    conn: sqlite3.Connection,
+    sku: str,
+    delta: int,
+    cause: str,
+    *,
+    channel: str | None = None,
+    reference: str | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO journal (sku, delta, available_after, cause, channel, reference,"
+        " created_at) SELECT ?, ?, available, ?, ?, ?, ? FROM items WHERE sku = ?",
+        (sku, delta, cause, channel, reference, iso(utcnow()), sku),
+    )
+
+
+def set_item(
+    conn: sqlite3.Connection, record: ItemRecord, *, cause: str, now: str
+) -> tuple[str, int]:
+    """Create or set one item to an absolute quantity inside the caller's transaction.
+
+    Journals and queues pushes for a change. Returns ``created``, ``changed`` or
+    ``unchanged``, and how many pushes were queued.
+    """
+    row = conn.execute(
+        "SELECT available FROM items WHERE sku = ?", (record.sku,)
+    ).fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO items (sku, title, available, updated_at) VALUES (?, ?, ?, ?)",
+            (record.sku, record.title, record.quantity, now),
+        )
+        _journal(conn, record.sku, record.quantity, cause)
+        return "created", 0
+
+    delta = record.quantity - int(row[0])
+    conn.execute(
+        "UPDATE items SET available = ?, title = CASE WHEN ? != '' THEN ?"
+        " ELSE title END, updated_at = ? WHERE sku = ?",
+        (record.quantity, record.title, record.title, now, record.sku),
+    )
+    if delta == 0:
+        return "unchanged", 0
+    _journal(conn, record.sku, delta, cause)
+    return "changed", outbox.enqueue_for_sku(conn, record.sku, cause=cause)
+
+
+def set_quantities(
+    store: Store, records: Iterable[ItemRecord], *, cause: str, dry_run: bool = False
+) -> WriteSummary:
+    """Create or set items to absolute quantities, journalled and pushed, in one
+    transaction; with ``dry_run`` nothing is kept.
+
+    Raises whatever ``records`` raises while being read; nothing is written then.
+    """
+    summary = WriteSummary()
+    now = iso(utcnow())
+    try:
+        with store.transaction() as conn:
+            for record in records:
+                outcome, pushes = set_item(conn, record, cause=cause, now=now)
+                setattr(summary, outcome, getattr(summary, outcome) + 1)
+                summary.pushes += pushes
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return summary
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to roll it back after a dry run."""
+
+
+def adjust(store: Store, sku: str, delta: int, *, cause: str) -> int:
+    """Add ``delta`` (clamped so the count stays at or above 0); return the new count."""
+    with store.transaction() as conn:
+        row = conn.execute(
+            "UPDATE items SET available = max(available + ?, 0), updated_at = ?"
+            " WHERE sku = ? RETURNING available",
+            (delta, iso(utcnow()), sku),
+        ).fetchone()
+        if row is None:
+            from stackknack_cli.errors import UnknownSkuError
+
+            raise UnknownSkuError(f"unknown SKU {sku!r}; import it first")
+        _journal(conn, sku, delta, cause)
+        outbox.enqueue_for_sku(conn, sku, cause=cause)
+        return int(row[0])
+
+
+def apply_sale(store: Store, channel: str, line: SaleLine) -> SaleOutcome:
+    """Apply one sale line exactly once, as one transaction.
+
+    The line is recorded under (channel, order id, line id); seen again it changes
+    nothing. The central count drops by what is left, never below 0; a shortfall is
+    recorded as an oversell. The selling channel already took its unit off, so its
+    listing is only updated, not pushed, unless it now disagrees with the count.
+    """
+    now = iso(utcnow())
+    with store.transaction() as conn:
+        sku = line.sku
+        if line.channel_ref is not None:
+            linked = conn.execute(
+                "SELECT sku FROM listings WHERE channel = ? AND channel_ref = ?",
+                (channel, line.channel_ref),
+            ).fetchone()
+            if linked is not None:
+                sku = linked[0]
+        known = (
+            sku is not None
+            and conn.execute("SELECT 1 FROM items WHERE sku = ?", (sku,)).fetchone()
+        )
+
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO sales (channel, order_id, line_id, sku, quantity,"
+            " status, occurred_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                channel,
+                line.order_id,
+                line.line_id,
+                sku,
+                line.quantity,
+                "pending" if known else "unknown_sku",
+                iso(line.occurred_at) if line.occurred_at else None,
+                now,
+            ),
+        )
+        if cursor.rowcount == 0:
+            return SaleOutcome("duplicate", sku, line.quantity, 0, None)
+        sale_id = cursor.lastrowid
+        if not known or sku is None:
+            return SaleOutcome("unknown_sku", sku, line.quantity, 0, None)
+
+        # How much can be taken is decided and applied in SQL, under the write lock.
+        conn.execute(
+            "UPDATE sales SET applied = (SELECT min(available, ?) FROM items"
+            " WHERE sku = ?) WHERE id = ?",
+            (line.quantity, sku, sale_id),
+        )
+        applied, available = conn.execute(
+            "UPDATE items SET available = available -"
+            " (SELECT applied FROM sales WHERE id = ?), updated_at = ?"
+            " WHERE sku = ? RETURNING (SELECT applied FROM sales WHERE id = ?),"
+            " available",
+            (sale_id, now, sku, sale_id),
+        ).fetchone()
+        status = "applied" if applied == line.quantity else "oversell"
+        conn.execute("UPDATE sales SET status = ? WHERE id = ?", (status, sale_id))
+        reference = f"{line.order_id}/{line.line_id}"
+        _journal(conn, sku, -applied, "sale", channel=channel, reference=reference)
+        if status == "oversell":
+            conn.execute(
+                "INSERT INTO oversells (sale_id, sku, channel, wanted, missing,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (sale_id, sku, channel, line.quantity, line.quantity - applied, now),
+            )
+
+        # The selling channel removed the sold units itself.
+        conn.execute(
+            "UPDATE listings SET channel_quantity = channel_quantity - ?,"
+            " updated_at = ? WHERE channel = ? AND sku = ?"
+            " AND channel_quantity IS NOT NULL",
+            (line.quantity, now, channel, sku),
+        )
+        outbox.enqueue_for_sku(conn, sku, cause=f"sale {channel} {reference}")
+        return SaleOutcome(status, sku, line.quantity, int(applied), int(available))
+
+
+def link_listing(
+    conn: sqlite3.Connection,
+    channel: str,
+    sku: str,
+    channel_ref: str,
+    *,
+    quantity: int | None,
+    active: bool = True,
+    details: Mapping[str, Any] | None = None,
+) -> int:
+    """Link (or re-link) the channel's listing ``channel_ref`` to ``sku``; return its id."""
+    now = iso(utcnow())
+    row = conn.execute(
+        "INSERT INTO listings (sku, channel, channel_ref, details, channel_quantity,"
+        " active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (channel, sku) DO UPDATE SET channel_ref = excluded.channel_ref,"
+        " details = excluded.details, channel_quantity = excluded.channel_quantity,"
+        " active = excluded.active, updated_at = excluded.updated_at RETURNING id",
+        (
+            sku,
+            channel,
+            channel_ref,
+            json.dumps(dict(details or {}), sort_keys=True),
+            quantity,
+            int(active),
+            now,
+        ),
+    ).fetchone()
+    return int(row[0])
+
+
+def stock_rows(store: Store, sku: str | None = None) -> list[dict[str, Any]]:
+    """Return items with what each linked channel holds, for ``stock``."""
+    where = "WHERE i.sku = ?" if sku is not None else ""
+    params: tuple[Any, ...] = (sku,) if sku is not None else ()
+    items = store.query(
+        f"SELECT i.sku, i.title, i.available FROM items i {where} ORDER BY i.sku",
+        params,
+    )
+    listings = store.query(
+        "SELECT l.sku, l.channel, l.channel_ref, l.channel_quantity, l.active,"
+        " (SELECT count(*) FROM outbox o WHERE o.listing_id = l.id"
+        "  AND o.status IN ('pending', 'sending')) AS queued"
+        f" FROM listings l {where.replace('i.', 'l.')}",
+        params,
+    )
+    by_sku: dict[str, dict[str, Any]] = {}
+    for listing in listings:
+        by_sku.setdefault(listing["sku"], {})[listing["channel"]] = {
+            "ref": listing["channel_ref"],
+            "quantity": listing["channel_quantity"],
+            "active": bool(listing["active"]),
+            "queued": listing["queued"],
+        }
+    for item in items:
+        item["channels"] = by_sku.get(item["sku"], {})
+    return items

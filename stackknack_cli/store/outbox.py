@@ -1,0 +1,231 @@
+"""The persistent outbox of quantity pushes.
+
+An entry asks one channel to make one listing hold ``target`` units. Entries are replayed
+per channel in the order written. When a listing has several entries waiting, only the
+newest is sent and the older ones become ``superseded``. An entry being sent holds a
+lease; an expired lease (a crashed process) makes it pending again.
+
+Statuses: pending, sending, done, superseded, dead (refused too often; kept with its
+reason for the operator).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from stackknack_cli.channels.base import Push
+from stackknack_cli.store.db import Store, iso, utcnow
+
+LEASE_SECONDS = 120
+MAX_REFUSALS = 3
+OPEN_STATUSES = ("pending", "sending")
+
+
+def publish_target(available: int) -> int:
+    """Return what a channel should show for a central count of ``available``."""
+    return max(available, 0)
+
+
+def enqueue_for_sku(
+    conn: sqlite3.Connection, sku: str, *, cause: str, only_changed: bool = True
+) -> int:
+    """Queue a push to every listing of ``sku`` whose known quantity differs from the
+    target (or to all of them with ``only_changed=False``); return how many were queued.
+
+    Must run inside the caller's write transaction.
+    """
+    row = conn.execute("SELECT available FROM items WHERE sku = ?", (sku,)).fetchone()
+    if row is None:
+        return 0
+    target = publish_target(int(row[0]))
+    now = iso(utcnow())
+    condition = (
+        " AND (channel_quantity IS NULL OR channel_quantity != ?)"
+        if only_changed
+        else " AND ? IS NOT NULL"
+    )
+    cursor = conn.execute(
+        "INSERT INTO outbox (channel, listing_id, target, cause, next_attempt_at,"
+        " created_at, updated_at) SELECT channel, id, ?, ?, ?, ?, ? FROM listings"
+        " WHERE sku = ?" + condition + " ORDER BY channel, id",
+        (target, cause, now, now, now, sku, target),
+    )
+    return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    channel: str
+    listing_id: int
+    sku: str
+    channel_ref: str
+    target: int
+    expected: int | None
+    details: dict[str, Any]
+    attempts: int
+
+    def push(self, install_id: str) -> Push:
+        # The key changes whenever the request would change, so a replay of the same
+        # request is recognised by the platform while a recomputed one is not.
+        seed = f"{install_id}:{self.id}:{self.target}:{self.expected}"
+        key = str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16]))
+        return Push(
+            entry_id=self.id,
+            channel_ref=self.channel_ref,
+            target=self.target,
+            expected=self.expected,
+            key=key,
+            details=self.details,
+        )
+
+
+def _expire_leases(conn: sqlite3.Connection, channel: str, now: str) -> None:
+    conn.execute(
+        "UPDATE outbox SET status = 'pending', lease_until = NULL"
+        " WHERE channel = ? AND status = 'sending' AND lease_until < ?",
+        (channel, now),
+    )
+
+
+def _supersede(conn: sqlite3.Connection, channel: str, now: str) -> int:
+    cursor = conn.execute(
+        "UPDATE outbox SET status = 'superseded', updated_at = ?"
+        " WHERE channel = ? AND status = 'pending' AND id < (SELECT max(o2.id)"
+        " FROM outbox o2 WHERE o2.listing_id = outbox.listing_id"
+        " AND o2.status = 'pending')",
+        (now, channel),
+    )
+    return cursor.rowcount
+
+
+def claim(
+    store: Store,
+    channel: str,
+    *,
+    limit: int,
+    now: datetime | None = None,
+    lease_seconds: int = LEASE_SECONDS,
+) -> list[Entry]:
+    """Lease up to ``limit`` due entries of ``channel``, oldest first, one per listing."""
+    moment = now or utcnow()
+    stamp = iso(moment)
+    lease = iso(moment + timedelta(seconds=lease_seconds))
+    with store.transaction() as conn:
+        _expire_leases(conn, channel, stamp)
+        _supersede(conn, channel, stamp)
+        rows = conn.execute(
+            "SELECT o.id, o.listing_id, l.sku, l.channel_ref, o.target,"
+            " l.channel_quantity, l.details, o.attempts FROM outbox o"
+            " JOIN listings l ON l.id = o.listing_id"
+            " WHERE o.channel = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.listing_id = o.listing_id"
+            "  AND s.status = 'sending')"
+            " ORDER BY o.id LIMIT ?",
+            (channel, stamp, limit),
+        ).fetchall()
+        entries = [
+            Entry(
+                id=row[0],
+                channel=channel,
+                listing_id=row[1],
+                sku=row[2],
+                channel_ref=row[3],
+                target=row[4],
+                expected=row[5],
+                details=json.loads(row[6] or "{}"),
+                attempts=row[7],
+            )
+            for row in rows
+        ]
+        conn.executemany(
+            "UPDATE outbox SET status = 'sending', lease_until = ?, updated_at = ?"
+            " WHERE id = ?",
+            [(lease, stamp, entry.id) for entry in entries],
+        )
+    return entries
+
+
+def mark_done(conn: sqlite3.Connection, entry: Entry, holds: int) -> None:
+    now = iso(utcnow())
+    conn.execute(
+        "UPDATE outbox SET status = 'done', lease_until = NULL, last_error = NULL,"
+        " updated_at = ? WHERE id = ?",
+        (now, entry.id),
+    )
+    conn.execute(
+        "UPDATE listings SET channel_quantity = ?, active = ?, updated_at = ?"
+        " WHERE id = ?",
+        (holds, int(holds > 0), now, entry.listing_id),
+    )
+
+
+def retry_later(
+    conn: sqlite3.Connection,
+    entry_id: int,
+    reason: str,
+    *,
+    delay: float,
+    refused: bool = False,
+) -> str:
+    """Put an entry back to pending after ``delay`` seconds; a refusal counts towards the
+    dead letter. Return the entry's new status."""
+    now = utcnow()
+    row = conn.execute(
+        "UPDATE outbox SET attempts = attempts + ?, last_error = ?, lease_until = NULL,"
+        " status = CASE WHEN attempts + ? >= ? THEN 'dead' ELSE 'pending' END,"
+        " next_attempt_at = ?, updated_at = ? WHERE id = ? RETURNING status",
+        (
+            int(refused),
+            reason,
+            int(refused),
+            MAX_REFUSALS,
+            iso(now + timedelta(seconds=delay)),
+            iso(now),
+            entry_id,
+        ),
+    ).fetchone()
+    return str(row[0]) if row else "missing"
+
+
+def release(store: Store, entries: list[Entry], reason: str) -> None:
+    """Give leased entries back untouched (the channel could not be reached)."""
+    with store.transaction() as conn:
+        for entry in entries:
+            retry_later(conn, entry.id, reason, delay=0)
+
+
+def depth(store: Store, channel: str | None = None) -> int:
+    """Return how many entries wait to be sent (for one channel, or all)."""
+    if channel is None:
+        return int(
+            store.scalar(
+                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+            )
+        )
+    return int(
+        store.scalar(
+            "SELECT count(*) FROM outbox WHERE channel = ?"
+            " AND status IN ('pending', 'sending')",
+            (channel,),
+        )
+    )
+
+
+def entries(
+    store: Store, *, statuses: tuple[str, ...] = OPEN_STATUSES
+) -> list[dict[str, Any]]:
+    marks = ",".join("?" for _ in statuses)
+    return store.query(
+        "SELECT o.id, o.channel, l.sku, l.channel_ref, o.target, o.status, o.attempts,"
+        " o.last_error, o.cause, o.created_at, o.next_attempt_at FROM outbox o"
+        f" JOIN listings l ON l.id = o.listing_id WHERE o.status IN ({marks})"
+        " ORDER BY o.id",
+        statuses,
+    )

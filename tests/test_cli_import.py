@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stackknack_cli.sandbox.runtime import CATALOG
+from tests.cli_helpers import invoke
+from tests.conftest import shared_path
+
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    def call(*args: str, stdin: str | bytes = ""):
+        return invoke(capsys, monkeypatch, *args, stdin=stdin)
+
+    return call
+
+
+def test_shipped_catalogue_imports_with_exact_counts(cli) -> None:
+    result = cli("import", "csv", str(CATALOG), "--json")
+    assert result.code == 0, result.err
+    summary = result.json()
+    assert (summary["products"], summary["variants"], summary["written"]) == (8, 33, 33)
+    assert summary["skipped"] == {"image_only": 8}
+
+    stock = cli("stock", "DZ5485-612-9.5", "--json").json()
+    assert stock[0]["available"] == 2
+    assert stock[0]["title"].endswith("/ US 9.5")
+
+
+def test_jewelery_sample_has_no_skus_so_nothing_is_written_without_a_key(cli) -> None:
+    path = shared_path("realdata", "shopify-product-csvs", "jewelery.csv")
+    plain = cli("import", "csv", str(path), "--json").json()
+    assert (plain["products"], plain["variants"], plain["written"]) == (20, 23, 0)
+    assert plain["skipped"] == {"image_only": 18, "no_sku": 23}
+
+    keyed = cli("import", "csv", str(path), "--key", "handle-options", "--json").json()
+    assert keyed["written"] == 23
+
+
+@pytest.mark.parametrize(
+    ("parts", "written", "skipped"),
+    [
+        (
+            ("shopify-export-nsls-cogs-dashboard", "inventory_export_1.csv"),
+            1527,
+            {"duplicate_sku": 3, "no_sku": 8, "not_stocked": 194},
+        ),
+        (
+            ("shopify-export-rsinventory", "inventory_export_1.csv"),
+            940,
+            {"duplicate_sku": 8, "no_sku": 3},
+        ),
+        (("shopify-export-prijsgarantienl", "products_export_1.csv"), 813, {"no_sku": 1}),
+        (("shopify-export-abhilasha12345", "inventory_export_1.csv"), 0, {"no_sku": 67}),
+    ],
+)
+def test_real_shopify_exports_import_with_exact_counts(cli, parts, written, skipped):
+    path = shared_path("realdata", *parts)
+    summary = cli("import", "csv", str(path), "--json").json()
+    assert summary["written"] == written
+    assert summary["skipped"] == skipped
+    count = cli("stock", "--json").json()
+    assert len(count) == written
+
+
+def test_bad_row_exits_non_zero_with_one_line_and_writes_nothing(cli, tmp_path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("sku,quantity\nA,5\n")
+    assert cli("import", "csv", str(good)).code == 0
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,quantity\nA,1\nB,2\nC,6.93217E+12\n")
+    result = cli("import", "csv", str(bad))
+
+    assert result.code == 1
+    assert result.err.strip().count("\n") == 0
+    assert "bad.csv row 4" in result.err
+    assert "Traceback" not in result.err
+    stock = cli("stock", "--json").json()
+    assert [(row["sku"], row["available"]) for row in stock] == [("A", 5)]
+
+
+def test_unknown_header_is_refused_naming_the_file(cli, tmp_path) -> None:
+    odd = tmp_path / "odd.csv"
+    odd.write_text("name,colour\nshoe,red\n")
+    result = cli("import", "csv", str(odd))
+    assert result.code == 1
+    assert "odd.csv" in result.err
+
+
+def test_dry_run_reports_but_writes_nothing(cli, tmp_path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("sku,quantity,title\n0017,3,Socks\n90.750,1,Laces\n")
+    dry = cli("import", "csv", str(path), "--dry-run", "--json").json()
+    assert (dry["dry_run"], dry["written"]) == (True, 2)
+    assert cli("stock", "--json").json() == []
+
+
+def test_stdin_import_keeps_skus_as_text(cli) -> None:
+    result = cli("import", "csv", "-", "--json", stdin="sku;quantity\n0017;3\n90.750;1\n")
+    assert result.code == 0, result.err
+    skus = [row["sku"] for row in cli("stock", "--json").json()]
+    assert skus == ["0017", "90.750"]
+
+
+def test_windows_1252_file_with_bom_free_accents_imports(cli, tmp_path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_bytes("sku,quantity,title\nX1,2,Caf\xe9 shoe\n".encode("cp1252"))
+    assert cli("import", "csv", str(path)).code == 0
+    assert cli("stock", "X1", "--json").json()[0]["title"] == "Café shoe"
+
+
+def test_stock_for_unknown_sku_is_an_error(cli) -> None:
+    result = cli("stock", "NOPE")
+    assert result.code == 1
+    assert "unknown SKU 'NOPE'" in result.err
+
+
+def test_db_option_and_env_pick_the_database(cli, tmp_path, monkeypatch) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("sku,quantity\nA,1\n")
+    chosen = tmp_path / "elsewhere" / "inv.db"
+    assert cli("--db", str(chosen), "import", "csv", str(path)).code == 0
+    assert chosen.exists()
+    monkeypatch.setenv("STACKKNACK_DB", str(chosen))
+    assert [r["sku"] for r in cli("stock", "--json").json()] == ["A"]
+
+
+def test_home_override_holds_the_default_database(cli, tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("sku,quantity\nA,1\n")
+    cli("import", "csv", str(path))
+    assert (tmp_path / "home" / "stackknack.db").exists()

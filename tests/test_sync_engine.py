@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from stackknack_cli.channels.base import SaleLine
+from stackknack_cli.engine import sync
+from stackknack_cli.engine.sync import run_sync
+from stackknack_cli.store import Store, inventory, outbox
+from stackknack_cli.store.db import utcnow
+from stackknack_cli.store.inventory import ItemRecord
+from tests.fakes import FakeChannel
+
+
+def _setup(store: Store, skus: dict[str, int], *channels: FakeChannel) -> None:
+    inventory.set_quantities(
+        store, [ItemRecord(sku, qty) for sku, qty in skus.items()], cause="import"
+    )
+    with store.transaction() as conn:
+        for channel in channels:
+            for sku in skus:
+                inventory.link_listing(
+                    conn, channel.name, sku, sku, quantity=channel.quantities[sku]
+                )
+    past = utcnow() - timedelta(hours=1)
+    for channel in channels:
+        sync.set_cursor(store, channel.name, past)
+
+
+def test_sale_on_one_channel_reaches_the_other(store: Store) -> None:
+    shop = FakeChannel("shopify", {"A": 2})
+    pos = FakeChannel("clover", {"A": 2})
+    _setup(store, {"A": 2}, shop, pos)
+    shop.sell("A", SaleLine("o1", "l1", 1, sku="A"), utcnow())
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert report.channels["shopify"].applied == 1
+    assert pos.quantities == {"A": 1}
+    assert shop.quantities == {"A": 1}
+    assert shop.push_calls == []  # no second decrement on the selling channel
+    assert report.queued == 0
+
+
+def test_same_sale_polled_twice_counts_once(store: Store) -> None:
+    shop = FakeChannel("shopify", {"A": 3})
+    pos = FakeChannel("clover", {"A": 3})
+    _setup(store, {"A": 3}, shop, pos)
+    shop.sell("A", SaleLine("o1", "l1", 1, sku="A"), utcnow())
+
+    run_sync(store, {"shopify": shop, "clover": pos})
+    again = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert again.channels["shopify"].duplicates == 1
+    assert store.scalar("SELECT available FROM items") == 2
+    assert pos.quantities == {"A": 2}
+
+
+def test_channel_that_is_down_keeps_its_pushes_and_catches_up(store: Store) -> None:
+    shop = FakeChannel("shopify", {"A": 1})
+    pos = FakeChannel("clover", {"A": 1})
+    _setup(store, {"A": 1}, shop, pos)
+    shop.sell("A", SaleLine("o1", "l1", 1, sku="A"), utcnow())
+    pos.down = True
+
+    first = run_sync(store, {"shopify": shop, "clover": pos})
+    assert first.channels["clover"].error
+    assert first.queued == 1
+    assert pos.quantities == {"A": 1}
+
+    pos.down = False
+    second = run_sync(store, {"shopify": shop, "clover": pos})
+    assert second.queued == 0
+    assert pos.quantities == {"A": 0}
+
+
+def test_only_newest_target_is_sent_and_older_are_superseded(store: Store) -> None:
+    shop = FakeChannel("shopify", {"A": 5})
+    pos = FakeChannel("clover", {"A": 5})
+    _setup(store, {"A": 5}, shop, pos)
+    for n in range(3):
+        shop.sell("A", SaleLine(f"o{n}", "l", 1, sku="A"), utcnow())
+
+    run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert [[p.target for p in call] for call in pos.push_calls] == [[2]]
+    statuses = store.query("SELECT status FROM outbox ORDER BY id")
+    assert [s["status"] for s in statuses] == ["superseded", "superseded", "done"]
+
+
+def test_refused_item_is_dead_lettered_and_never_blocks_others(store: Store) -> None:
+    shop = FakeChannel("shopify", {"A": 2, "B": 2})
+    pos = FakeChannel("clover", {"A": 2, "B": 2})
+    _setup(store, {"A": 2, "B": 2}, shop, pos)
+    pos.refuse.add("A")
+    shop.sell("A", SaleLine("o1", "1", 1, sku="A"), utcnow())
+    shop.sell("B", SaleLine("o1", "2", 1, sku="B"), utcnow())
+
+    run_sync(store, {"shopify": shop, "clover": pos})
+    assert pos.quantities["B"] == 1
+
+    for _ in range(outbox.MAX_REFUSALS):
+        store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+        run_sync(store, {"shopify": shop, "clover": pos})
+    dead = outbox.entries(store, statuses=("dead",))
+    assert [(d["sku"], d["last_error"]) for d in dead] == [("A", "nope")]
+    assert outbox.depth(store) == 0
+
+
+def test_unexplained_drop_is_not_overwritten_until_the_sale_shows_up(
+    store: Store,
+) -> None:
+    shop = FakeChannel("shopify", {"A": 2})
+    pos = FakeChannel("clover", {"A": 2})
+    _setup(store, {"A": 2}, shop, pos)
+    # Clover sells one; Shopify also sold one whose order is not visible yet.
+    pos.sell("A", SaleLine("c1", "1", 1, sku="A"), utcnow())
+    shop.quantities["A"] = 1
+
+    first = run_sync(store, {"shopify": shop, "clover": pos})
+    assert first.channels["shopify"].mismatches == 1
+    assert shop.quantities == {"A": 1}  # the sold unit was not put back
+    assert first.queued == 1
+
+    hidden = SaleLine("s1", "1", 1, sku="A")
+    shop.sales.append((utcnow(), hidden))
+    store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+    second = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert store.scalar("SELECT available FROM items") == 0
+    assert shop.quantities == {"A": 0}
+    assert pos.quantities == {"A": 0}
+    assert second.queued == 0
+
+
+def test_channel_holding_more_than_known_is_set_to_the_central_count(
+    store: Store,
+) -> None:
+    shop = FakeChannel("shopify", {"A": 3})
+    pos = FakeChannel("clover", {"A": 3})
+    _setup(store, {"A": 3}, shop, pos)
+    shop.quantities["A"] = 7  # someone typed a number in the Shopify admin
+    pos.sell("A", SaleLine("c1", "1", 1, sku="A"), utcnow())
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert report.channels["shopify"].mismatches == 1
+    assert shop.quantities == {"A": 2}
+    assert report.queued == 0
+
+
+def test_oversell_is_reported_and_every_listing_ends_at_zero(store: Store) -> None:
+    shop = FakeChannel("shopify", {"A": 1})
+    pos = FakeChannel("clover", {"A": 1})
+    _setup(store, {"A": 1}, shop, pos)
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    pos.sell("A", SaleLine("c1", "1", 1, sku="A"), utcnow())
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert [o["channel"] for o in report.oversells] == ["clover"]
+    assert shop.quantities == {"A": 0}
+    assert pos.quantities == {"A": 0}
