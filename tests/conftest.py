@@ -53,6 +53,16 @@ def _isolated(
     keyring.set_keyring(previous)
 
 
+@pytest.fixture(autouse=True)
+def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the waits of adapter retries instead of sleeping through them."""
+    import stackknack_cli.channels.http as http
+
+    waits: list[float] = []
+    monkeypatch.setattr(http, "_sleep", waits.append)
+    return waits
+
+
 @pytest.fixture
 def memory_keyring(_isolated: MemoryKeyring) -> MemoryKeyring:
     return _isolated

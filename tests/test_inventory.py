@@ -23,7 +23,8 @@ def test_database_uses_wal_busy_timeout_and_records_migrations(store: Store) -> 
     assert store.scalar("PRAGMA journal_mode") == "wal"
     assert store.scalar("PRAGMA busy_timeout") >= 5000
     assert store.query("SELECT version, name FROM migrations") == [
-        {"version": 1, "name": "initial schema"}
+        {"version": 1, "name": "initial schema"},
+        {"version": 2, "name": "asynchronous pushes"},
     ]
 
 
@@ -33,7 +34,7 @@ def test_reopening_applies_no_migration_twice(tmp_path) -> None:
     first.close()
     again = open_store(tmp_path / "a.db")
     assert again.install_id == install_id
-    assert again.scalar("SELECT count(*) FROM migrations") == 1
+    assert again.scalar("SELECT count(*) FROM migrations") == 2
     again.close()
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from stackknack_cli.channels.base import SaleLine
+from stackknack_cli.channels.base import PushResult, PushStatus, SaleLine
 from stackknack_cli.engine import sync
 from stackknack_cli.engine.sync import run_sync
 from stackknack_cli.store import Store, inventory, outbox
@@ -160,3 +160,73 @@ def test_oversell_is_reported_and_every_listing_ends_at_zero(store: Store) -> No
     assert [o["channel"] for o in report.oversells] == ["clover"]
     assert shop.quantities == {"A": 0}
     assert pos.quantities == {"A": 0}
+
+
+class AsyncChannel(FakeChannel):
+    """Answers every write with an operation that finishes on the next look."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.started: dict[str, int] = {}
+
+    def push(self, pushes):
+        results = []
+        for push in pushes:
+            self.push_calls.append([push])
+            if push.operation is None:
+                operation = f"op-{len(self.started)}"
+                self.started[operation] = push.target
+                results.append(
+                    PushResult(push.entry_id, PushStatus.PENDING, operation=operation)
+                )
+            else:
+                self.quantities[push.channel_ref] = self.started[push.operation]
+                results.append(
+                    PushResult(push.entry_id, PushStatus.DONE, holds=push.target)
+                )
+        return results
+
+
+def test_asynchronous_write_stays_open_until_the_platform_finishes(store) -> None:
+    shop = FakeChannel("shopify", {"A": 3})
+    stockx = AsyncChannel("stockx", {"A": 3})
+    _setup(store, {"A": 3}, shop, stockx)
+    shop.sell("A", SaleLine("o1", "1", 1, sku="A"), utcnow())
+
+    first = run_sync(store, {"shopify": shop, "stockx": stockx})
+    assert first.channels["stockx"].pending == 1
+    assert first.queued == 1
+    assert store.scalar("SELECT operation FROM outbox") == "op-0"
+
+    # A second sale while the write is under way waits; it does not supersede it.
+    shop.sell("A", SaleLine("o2", "1", 1, sku="A"), utcnow())
+    run_sync(store, {"shopify": shop, "stockx": stockx})
+    assert [p[0].operation for p in stockx.push_calls] == [None]
+
+    store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+    run_sync(store, {"shopify": shop, "stockx": stockx})
+    store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+    last = run_sync(store, {"shopify": shop, "stockx": stockx})
+
+    assert stockx.quantities == {"A": 1}
+    assert last.queued == 0
+    assert len(stockx.started) == 2
+
+
+def test_permanent_refusal_is_dead_lettered_at_once(store) -> None:
+    shop = FakeChannel("shopify", {"A": 2})
+    ebay = FakeChannel("ebay", {"A": 2})
+    _setup(store, {"A": 2}, shop, ebay)
+
+    def refuse(pushes):
+        return [
+            PushResult(p.entry_id, PushStatus.REFUSED, reason="ended", permanent=True)
+            for p in pushes
+        ]
+
+    ebay.push = refuse
+    shop.sell("A", SaleLine("o1", "1", 1, sku="A"), utcnow())
+    report = run_sync(store, {"shopify": shop, "ebay": ebay})
+
+    assert report.channels["ebay"].dead == 1
+    assert outbox.entries(store, statuses=("dead",))[0]["last_error"] == "ended"

@@ -54,6 +54,9 @@ class Push:
     key: str
     """An idempotency key derived from the outbox entry (stable across retries)."""
     details: Mapping[str, Any] = field(default_factory=dict)
+    operation: str | None = None
+    """The platform's id of an asynchronous write this push already started (from a
+    PENDING result); the adapter checks on it instead of writing again."""
 
 
 class PushStatus(enum.Enum):
@@ -65,6 +68,9 @@ class PushStatus(enum.Enum):
     """The channel refused this item for a reason a retry may not fix (``reason``)."""
     RETRY = "retry"
     """A passing problem with this one item; try again later."""
+    PENDING = "pending"
+    """An asynchronous write was accepted and is not finished (``operation`` names
+    it); the entry stays open until the platform reports the outcome."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ class PushResult:
     status: PushStatus
     holds: int | None = None
     reason: str = ""
+    operation: str | None = None
+    """With PENDING: the platform's id of the write to check on later."""
+    permanent: bool = False
+    """With REFUSED: the platform said a retry can never succeed (dead-letter now)."""
 
 
 class Channel(Protocol):
@@ -104,4 +114,12 @@ class Channel(Protocol):
 
     def push(self, pushes: Sequence[Push]) -> list[PushResult]:
         """Apply up to ``batch_size`` pushes; return one result per push, any order."""
+        ...
+
+
+class BudgetedChannel(Channel, Protocol):
+    """A channel with a request budget worth showing (StockX's daily quota)."""
+
+    def budget(self) -> Mapping[str, Any]:
+        """Return what is left of the request budget, e.g. ``{"day_left": 24000}``."""
         ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
@@ -57,12 +57,17 @@ def raise_for_retry(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 5
     base_wait: float = 0.5
     max_wait: float = 20.0
-    sleep: Callable[[float], None] = time.sleep
+    # Looked up when a policy is made, so tests can replace the module's ``_sleep``.
+    sleep: Callable[[float], None] = field(default_factory=lambda: _sleep)
 
 
 def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:

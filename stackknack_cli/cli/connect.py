@@ -159,7 +159,7 @@ def connect_clover(
                 clover_tokens.OAUTH_FIELD,
                 {
                     "client_id": client_id,
-                    "access_token": "",
+                    "access_token": "(not yet issued)",
                     "access_token_expiration": 0,
                     "refresh_token": secret,
                 },
@@ -175,7 +175,7 @@ def connect_clover(
         try:
             name = channel.check()
         except BaseException:
-            if client_id and not _refreshed(credentials):
+            if client_id and not _refreshed(credentials, secret):
                 credentials.delete("clover", clover_tokens.OAUTH_FIELD)
             raise
 
@@ -190,9 +190,10 @@ def connect_clover(
     console.out.print(f"connected clover: {console.escape(name)}")
 
 
-def _refreshed(credentials: Credentials) -> bool:
-    """Tell whether a new Clover token pair was stored (the old refresh token is dead)."""
+def _refreshed(credentials: Credentials, given: str) -> bool:
+    """Tell whether a new Clover token pair replaced the ``given`` refresh token (which
+    is then used up, so the new pair must be kept)."""
     from stackknack_cli.channels import clover_tokens
 
     entry = credentials.get_json("clover", clover_tokens.OAUTH_FIELD)
-    return bool(entry and entry.get("access_token"))
+    return bool(entry and entry.get("refresh_token") != given)

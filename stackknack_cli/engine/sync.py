@@ -26,6 +26,8 @@ UNEXPLAINED_GRACE = timedelta(minutes=10)
 """How long a listing that holds fewer units than we know may wait for its sale to show
 up before we accept the channel's lower number."""
 MAX_ROUNDS = 20
+PENDING_POLL_SECONDS = 2.0
+"""How soon an asynchronous write (StockX) is checked on again."""
 
 
 @dataclass
@@ -37,6 +39,7 @@ class ChannelReport:
     unknown: list[str] = field(default_factory=list)
     pushed: int = 0
     mismatches: int = 0
+    pending: int = 0
     dead: int = 0
     error: str | None = None
     queued: int = 0
@@ -179,7 +182,8 @@ def _resolve_mismatch(
         )
         conn.execute(
             "UPDATE outbox SET target = ?, status = 'pending', lease_until = NULL,"
-            " next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            " operation = NULL, next_attempt_at = ?, last_error = ?, updated_at = ?"
+            " WHERE id = ?",
             (
                 target,
                 iso(now),
@@ -216,6 +220,15 @@ def drain(store: Store, channel: Channel, report: ChannelReport) -> None:
                     report.pushed += 1
                 elif result.status is PushStatus.MISMATCH and result.holds is not None:
                     mismatched.append((entry, result.holds))
+                elif result.status is PushStatus.PENDING:
+                    outbox.retry_later(
+                        conn,
+                        entry.id,
+                        result.reason or "waiting for the platform",
+                        delay=PENDING_POLL_SECONDS,
+                        operation=result.operation or entry.operation,
+                    )
+                    report.pending += 1
                 else:
                     refused = result.status is PushStatus.REFUSED
                     status = outbox.retry_later(
@@ -224,6 +237,7 @@ def drain(store: Store, channel: Channel, report: ChannelReport) -> None:
                         result.reason or result.status.value,
                         delay=30 * (entry.attempts + 1),
                         refused=refused,
+                        permanent=refused and result.permanent,
                     )
                     if status == "dead":
                         report.dead += 1

@@ -98,6 +98,7 @@ def variant_obj(ctx: Context, variant: Variant) -> Obj:
             "__typename": "Product",
             "id": gid("Product", variant.product_id),
             "title": variant.product_title,
+            "status": variant.product_status,
             "tracksInventory": variant.tracked,
         },
         "inventoryItem": lambda info: item_obj(ctx, variant),

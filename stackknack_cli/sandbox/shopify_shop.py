@@ -101,6 +101,7 @@ class Variant:
     policy: str = "DENY"
     tracked: bool = True
     mutable: bool = True
+    product_status: str = "ACTIVE"
     """False for items Shopify computes (a bundle's parent): API writes refused."""
 
     @property

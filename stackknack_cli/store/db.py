@@ -109,6 +109,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX journal_sku ON journal (sku, id);
         """,
     ),
+    (
+        "asynchronous pushes",
+        """
+        ALTER TABLE outbox ADD COLUMN operation TEXT;
+        """,
+    ),
 ]
 
 

@@ -70,6 +70,7 @@ class Entry:
     expected: int | None
     details: dict[str, Any]
     attempts: int
+    operation: str | None = None
 
     def push(self, install_id: str) -> Push:
         # The key changes whenever the request would change, so a replay of the same
@@ -83,6 +84,7 @@ class Entry:
             expected=self.expected,
             key=key,
             details=self.details,
+            operation=self.operation,
         )
 
 
@@ -95,9 +97,12 @@ def _expire_leases(conn: sqlite3.Connection, channel: str, now: str) -> None:
 
 
 def _supersede(conn: sqlite3.Connection, channel: str, now: str) -> int:
+    # An entry whose asynchronous write is under way is never superseded: newer
+    # entries wait until the platform reports its outcome.
     cursor = conn.execute(
         "UPDATE outbox SET status = 'superseded', updated_at = ?"
-        " WHERE channel = ? AND status = 'pending' AND id < (SELECT max(o2.id)"
+        " WHERE channel = ? AND status = 'pending' AND operation IS NULL"
+        " AND id < (SELECT max(o2.id)"
         " FROM outbox o2 WHERE o2.listing_id = outbox.listing_id"
         " AND o2.status = 'pending')",
         (now, channel),
@@ -122,11 +127,12 @@ def claim(
         _supersede(conn, channel, stamp)
         rows = conn.execute(
             "SELECT o.id, o.listing_id, l.sku, l.channel_ref, o.target,"
-            " l.channel_quantity, l.details, o.attempts FROM outbox o"
+            " l.channel_quantity, l.details, o.attempts, o.operation FROM outbox o"
             " JOIN listings l ON l.id = o.listing_id"
             " WHERE o.channel = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.listing_id = o.listing_id"
-            "  AND s.status = 'sending')"
+            "  AND (s.status = 'sending' OR (s.operation IS NOT NULL"
+            "   AND s.status = 'pending' AND s.id != o.id)))"
             " ORDER BY o.id LIMIT ?",
             (channel, stamp, limit),
         ).fetchall()
@@ -141,6 +147,7 @@ def claim(
                 expected=row[5],
                 details=json.loads(row[6] or "{}"),
                 attempts=row[7],
+                operation=row[8],
             )
             for row in rows
         ]
@@ -156,7 +163,7 @@ def mark_done(conn: sqlite3.Connection, entry: Entry, holds: int) -> None:
     now = iso(utcnow())
     conn.execute(
         "UPDATE outbox SET status = 'done', lease_until = NULL, last_error = NULL,"
-        " updated_at = ? WHERE id = ?",
+        " operation = NULL, updated_at = ? WHERE id = ?",
         (now, entry.id),
     )
     conn.execute(
@@ -173,19 +180,27 @@ def retry_later(
     *,
     delay: float,
     refused: bool = False,
+    permanent: bool = False,
+    operation: str | None = None,
 ) -> str:
-    """Put an entry back to pending after ``delay`` seconds; a refusal counts towards the
-    dead letter. Return the entry's new status."""
+    """Put an entry back to pending after ``delay`` seconds; return its new status.
+
+    A refusal counts towards the dead letter, a permanent one reaches it at once.
+    ``operation`` records an asynchronous write to check on (None clears it).
+    """
     now = utcnow()
+    counted = MAX_REFUSALS if permanent else int(refused)
     row = conn.execute(
         "UPDATE outbox SET attempts = attempts + ?, last_error = ?, lease_until = NULL,"
         " status = CASE WHEN attempts + ? >= ? THEN 'dead' ELSE 'pending' END,"
-        " next_attempt_at = ?, updated_at = ? WHERE id = ? RETURNING status",
+        " operation = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?"
+        " RETURNING status",
         (
-            int(refused),
+            counted,
             reason,
-            int(refused),
+            counted,
             MAX_REFUSALS,
+            operation,
             iso(now + timedelta(seconds=delay)),
             iso(now),
             entry_id,
@@ -198,7 +213,7 @@ def release(store: Store, entries: list[Entry], reason: str) -> None:
     """Give leased entries back untouched (the channel could not be reached)."""
     with store.transaction() as conn:
         for entry in entries:
-            retry_later(conn, entry.id, reason, delay=0)
+            retry_later(conn, entry.id, reason, delay=0, operation=entry.operation)
 
 
 def depth(store: Store, channel: str | None = None) -> int:
