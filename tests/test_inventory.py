@@ -25,6 +25,7 @@ def test_database_uses_wal_busy_timeout_and_records_migrations(store: Store) -> 
     assert store.query("SELECT version, name FROM migrations") == [
         {"version": 1, "name": "initial schema"},
         {"version": 2, "name": "asynchronous pushes"},
+        {"version": 3, "name": "webhook events"},
     ]
 
 
@@ -34,7 +35,7 @@ def test_reopening_applies_no_migration_twice(tmp_path) -> None:
     first.close()
     again = open_store(tmp_path / "a.db")
     assert again.install_id == install_id
-    assert again.scalar("SELECT count(*) FROM migrations") == 2
+    assert again.scalar("SELECT count(*) FROM migrations") == 3
     again.close()
 
 

@@ -115,6 +115,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE outbox ADD COLUMN operation TEXT;
         """,
     ),
+    (
+        "webhook events",
+        """
+        CREATE TABLE webhook_events (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            event_id TEXT,
+            topic TEXT,
+            received_at TEXT NOT NULL,
+            body BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            error TEXT,
+            processed_at TEXT,
+            UNIQUE (channel, event_id)
+        );
+        CREATE INDEX webhook_events_new ON webhook_events (status, id);
+        """,
+    ),
 ]
 
 
