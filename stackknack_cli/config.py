@@ -24,7 +24,7 @@ def home_dir() -> Path:
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """Return the database path: ``explicit``, else ``STACKKNACK_DB``, else the default."""
+    """Return the database path: ``explicit``, else ``STACKKNACK_DB``, else default."""
     if explicit:
         return Path(explicit).expanduser()
     from_env = os.environ.get("STACKKNACK_DB")

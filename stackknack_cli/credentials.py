@@ -8,6 +8,7 @@ stackknack says so on stderr the first time it uses it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -52,10 +53,8 @@ class KeyringStore:
         import keyring
         import keyring.errors
 
-        try:
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
             keyring.delete_password(SERVICE, name)
-        except keyring.errors.PasswordDeleteError:
-            pass
 
 
 class FileStore:
@@ -72,7 +71,9 @@ class FileStore:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise CredentialError(f"cannot read credentials file {self.path}: {exc}")
+            raise CredentialError(
+                f"cannot read credentials file {self.path}: {exc}"
+            ) from None
         return {str(k): str(v) for k, v in data.items()}
 
     def _write(self, data: dict[str, str]) -> None:
@@ -130,7 +131,8 @@ def open_store() -> KeyringStore | FileStore:
     path = config.credentials_file()
     if not _announced and choice != "file":
         print(
-            f"stackknack: no OS keyring available; secrets are kept in {path} (mode 0600)",
+            f"stackknack: no OS keyring available; secrets are kept in {path} "
+            "(mode 0600)",
             file=sys.stderr,
         )
     _announced = True

@@ -1,4 +1,4 @@
-"""Fixtures every test gets: a scrubbed environment, a private home, an in-memory keyring."""
+"""Fixtures for every test: a scrubbed environment, a private home, a memory keyring."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def shared_path(*parts: str) -> Path:
-    """Return a path under ../shared, skipping the test (with the reason) when absent."""
+    """Return a path under ../shared; skip the test, saying why, when it is absent."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared is not beside this checkout)")

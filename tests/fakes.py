@@ -1,4 +1,4 @@
-"""An in-memory channel for engine tests: it keeps quantities and a list of sale lines."""
+"""An in-memory channel for engine tests: quantities and a list of sale lines."""
 
 from __future__ import annotations
 

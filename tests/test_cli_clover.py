@@ -34,7 +34,12 @@ def cli(capsys, monkeypatch):
 
 def _connect(cli, sim: CloverSimulator, url: str):
     return cli(
-        "connect", "clover", "--merchant", sim.merchant_id, "--base-url", url,
+        "connect",
+        "clover",
+        "--merchant",
+        sim.merchant_id,
+        "--base-url",
+        url,
         stdin=sim.api_token + "\n",
     )
 
@@ -58,7 +63,12 @@ def test_refused_token_is_one_line_and_stores_nothing(
 ) -> None:
     sim, url = clover
     result = cli(
-        "connect", "clover", "--merchant", sim.merchant_id, "--base-url", url,
+        "connect",
+        "clover",
+        "--merchant",
+        sim.merchant_id,
+        "--base-url",
+        url,
         stdin="not-a-token\n",
     )
     assert result.code == 1
@@ -74,8 +84,15 @@ def test_oauth_connect_exchanges_the_single_use_refresh_token(
 ) -> None:
     sim, url = clover
     result = cli(
-        "connect", "clover", "--merchant", sim.merchant_id, "--base-url", url,
-        "--client-id", sim.client_id, stdin=sim.refresh_token + "\n",
+        "connect",
+        "clover",
+        "--merchant",
+        sim.merchant_id,
+        "--base-url",
+        url,
+        "--client-id",
+        sim.client_id,
+        stdin=sim.refresh_token + "\n",
     )
     assert result.code == 0, result.err
     stored = [json.loads(v) for v in memory_keyring.secrets.values() if "{" in v]

@@ -9,7 +9,6 @@ from tests.cli_helpers import invoke
 from tests.conftest import shared_path
 
 
-
 @pytest.fixture
 def cli(capsys, monkeypatch):
     def call(*args: str, stdin: str | bytes = ""):
@@ -53,8 +52,16 @@ def test_jewelery_sample_has_no_skus_so_nothing_is_written_without_a_key(cli) ->
             940,
             {"duplicate_sku": 8, "no_sku": 3},
         ),
-        (("shopify-export-prijsgarantienl", "products_export_1.csv"), 813, {"no_sku": 1}),
-        (("shopify-export-abhilasha12345", "inventory_export_1.csv"), 0, {"no_sku": 67}),
+        (
+            ("shopify-export-prijsgarantienl", "products_export_1.csv"),
+            813,
+            {"no_sku": 1},
+        ),
+        (
+            ("shopify-export-abhilasha12345", "inventory_export_1.csv"),
+            0,
+            {"no_sku": 67},
+        ),
     ],
 )
 def test_real_shopify_exports_import_with_exact_counts(cli, parts, written, skipped):
@@ -100,7 +107,9 @@ def test_dry_run_reports_but_writes_nothing(cli, tmp_path) -> None:
 
 
 def test_stdin_import_keeps_skus_as_text(cli) -> None:
-    result = cli("import", "csv", "-", "--json", stdin="sku;quantity\n0017;3\n90.750;1\n")
+    result = cli(
+        "import", "csv", "-", "--json", stdin="sku;quantity\n0017;3\n90.750;1\n"
+    )
     assert result.code == 0, result.err
     skus = [row["sku"] for row in cli("stock", "--json").json()]
     assert skus == ["0017", "90.750"]

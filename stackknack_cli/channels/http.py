@@ -3,8 +3,9 @@
 A call is retried with exponential backoff (through tenacity) on transport errors, 5xx
 and 429. A ``Retry-After`` header, which may hold a decimal number of seconds, sets the
 wait instead. Adapters raise ``RetryLater`` for throttling that arrives inside a 200
-answer (Shopify's GraphQL ``THROTTLED`` error). Past the allowed attempts the call raises
-``ChannelUnavailableError``. The sleep function is the caller's, so tests never sleep.
+answer (Shopify's GraphQL ``THROTTLED`` error). Past the allowed attempts the call
+raises ``ChannelUnavailableError``. The sleep function is the caller's, so tests never
+sleep.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ MAX_WAIT_SECONDS = 60.0
 
 
 class RetryLater(Exception):
-    """A passing refusal; ``wait`` is the platform's advice in seconds, if it gave one."""
+    """A passing refusal; ``wait`` is the platform's advice in seconds, if any."""
 
     def __init__(self, message: str, wait: float | None = None) -> None:
         super().__init__(message)
@@ -37,7 +38,7 @@ class RetryLater(Exception):
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Read ``Retry-After`` as seconds (decimals allowed); ``None`` when absent or odd."""
+    """Read ``Retry-After`` as seconds (decimals allowed); ``None`` if absent or odd."""
     raw = response.headers.get("Retry-After")
     if raw is None:
         return None
@@ -86,7 +87,7 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
 
 
 def call_with_retry(channel: str, fn: Callable[[], T], policy: RetryPolicy) -> T:
-    """Run ``fn``, retrying passing failures; raise ``ChannelUnavailableError`` at the end."""
+    """Run ``fn``, retrying passing failures; then raise ChannelUnavailableError."""
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         outcome = state.outcome

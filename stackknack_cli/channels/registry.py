@@ -47,7 +47,9 @@ def save(store: Store, name: str, base_url: str, settings: Mapping[str, Any]) ->
 def load(store: Store) -> dict[str, ChannelConfig]:
     rows = store.query("SELECT name, base_url, settings FROM channels ORDER BY name")
     return {
-        row["name"]: ChannelConfig(row["name"], row["base_url"], json.loads(row["settings"]))
+        row["name"]: ChannelConfig(
+            row["name"], row["base_url"], json.loads(row["settings"])
+        )
         for row in rows
     }
 
@@ -57,7 +59,7 @@ def is_loopback(url: str) -> bool:
 
 
 def http_client(base_url: str) -> httpx.Client:
-    """Return a client for ``base_url``; loopback addresses bypass any proxy settings."""
+    """Return a client for ``base_url``; loopback addresses bypass proxy settings."""
     return httpx.Client(timeout=TIMEOUT, trust_env=not is_loopback(base_url))
 
 
@@ -85,7 +87,7 @@ def build(
             api_version=config.settings.get("api_version", shopify.DEFAULT_API_VERSION),
         )
     if config.name == "clover":
-        from stackknack_cli.channels import clover, clover_tokens
+        from stackknack_cli.channels import clover
 
         return clover.CloverChannel(
             client,
@@ -120,13 +122,14 @@ def connected_channels(
     *,
     credentials: Credentials | None = None,
 ) -> Iterator[dict[str, Channel]]:
-    """Build every connected channel (or those in ``only``); close their clients after."""
+    """Build every connected channel (or those in ``only``); close clients after."""
     configs = load(store)
     if only:
         missing = [name for name in only if name not in configs]
         if missing:
             raise ConfigError(
-                f"{', '.join(missing)} not connected; run: stackknack connect {missing[0]}"
+                f"{', '.join(missing)} not connected; "
+                f"run: stackknack connect {missing[0]}"
             )
         configs = {name: configs[name] for name in only}
     credentials = credentials or Credentials(store.install_id)

@@ -12,13 +12,15 @@ from stackknack_cli.cli.state import opened_store
 from stackknack_cli.credentials import Credentials
 from stackknack_cli.errors import InputError
 
-app = typer.Typer(help="Connect a channel: check the secret with one call, then keep it.")
+app = typer.Typer(
+    help="Connect a channel: check the secret with one call, then keep it."
+)
 
 
 def read_secret(prompt: str) -> str:
-    """Read a secret from a hidden prompt, or from the first line of stdin in scripts."""
+    """Read a secret from a hidden prompt, or from stdin's first line in scripts."""
     if sys.stdin is not None and sys.stdin.isatty():
-        value = typer.prompt(prompt, hide_input=True)
+        value = str(typer.prompt(prompt, hide_input=True))
     else:
         value = sys.stdin.readline() if sys.stdin is not None else ""
     value = value.strip()
@@ -44,7 +46,9 @@ def connect_shopify(
     ],
     location: Annotated[
         str | None,
-        typer.Option(help="Location (name or id) to sync; needed when there are several."),
+        typer.Option(
+            help="Location (name or id) to sync; needed when there are several."
+        ),
     ] = None,
     client_id: Annotated[
         str | None,
@@ -84,7 +88,9 @@ def connect_shopify(
             )
         else:
             tokens = shopify_auth.StaticToken(secret)
-        channel = shopify.ShopifyChannel(client, url, None, tokens=tokens, policy=policy)
+        channel = shopify.ShopifyChannel(
+            client, url, None, tokens=tokens, policy=policy
+        )
         try:
             name = channel.check()
             chosen = shopify.choose_location(channel.list_locations(), location)

@@ -52,7 +52,8 @@ def demo(
         )
     if result.ok:
         console.out.print(
-            f"all {len(result.rows)} SKUs agree on every channel; the oversell was flagged"
+            f"all {len(result.rows)} SKUs agree on every channel; "
+            "the oversell was flagged"
         )
         return
     for row in result.disagreeing:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -15,7 +15,7 @@ from stackknack_cli.cli.state import opened_store
 
 if TYPE_CHECKING:
     from stackknack_cli.engine.linking import LinkReport
-    from stackknack_cli.importers import ImportSummary
+    from stackknack_cli.importers import ImportSummary, Key
     from stackknack_cli.store.inventory import WriteSummary
 
 app = typer.Typer(help="Import stock from a CSV file, or listings from a channel.")
@@ -78,7 +78,11 @@ def import_csv(
     with (
         _progress(total) as progress,
         read_csv(
-            source, name=name, location=location, key=key, progress=progress
+            source,
+            name=name,
+            location=location,
+            key=cast("Key | None", key),  # read_csv refuses unknown keys itself
+            progress=progress,
         ) as plan,
     ):
         records = (
@@ -134,12 +138,14 @@ def _print_csv_result(result: dict[str, Any], summary: ImportSummary) -> None:
     if summary.no_sku:
         console.warn(
             f"{len(summary.no_sku)} variants have no SKU and cannot be linked across "
-            "channels; import them under a key with --key handle-options or --key barcode"
+            "channels; import them under a key with --key handle-options or "
+            "--key barcode"
         )
     if summary.duplicate_skus:
         shown = ", ".join(sorted(summary.duplicate_skus)[:5])
         console.warn(
-            f"{len(summary.duplicate_skus)} SKUs appear more than once (first row kept): "
+            f"{len(summary.duplicate_skus)} SKUs appear more than once "
+            "(first row kept): "
             f"{shown}"
         )
     if summary.negative:
@@ -150,9 +156,10 @@ def _link(channel_name: str, create: bool, dry_run: bool, as_json: bool) -> None
     from stackknack_cli.channels import registry
     from stackknack_cli.engine.linking import link_channel
 
-    with opened_store() as store, registry.connected_channels(
-        store, [channel_name]
-    ) as channels:
+    with (
+        opened_store() as store,
+        registry.connected_channels(store, [channel_name]) as channels,
+    ):
         report = link_channel(
             store, channels[channel_name], create_missing=create, dry_run=dry_run
         )
@@ -169,7 +176,9 @@ def _print_link(report: LinkReport, dry_run: bool) -> None:
         f" ({report.created} new SKUs), {report.pushes} pushes queued"
     )
     if report.no_sku:
-        console.warn(f"{report.no_sku} {report.channel} listings have no SKU; not linked")
+        console.warn(
+            f"{report.no_sku} {report.channel} listings have no SKU; not linked"
+        )
     if report.duplicates:
         console.warn(
             f"SKUs listed more than once on {report.channel}, not linked: "
@@ -197,7 +206,9 @@ CreateOption = Annotated[
 
 @app.command("shopify")
 def import_shopify(
-    create: CreateOption = True, dry_run: DryRunOption = False, as_json: JsonOption = False
+    create: CreateOption = True,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Read every Shopify variant and link it to the inventory by SKU."""
     _link("shopify", create, dry_run, as_json)
@@ -205,7 +216,9 @@ def import_shopify(
 
 @app.command("clover")
 def import_clover(
-    create: CreateOption = True, dry_run: DryRunOption = False, as_json: JsonOption = False
+    create: CreateOption = True,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Read every Clover item and link it to the inventory by SKU."""
     _link("clover", create, dry_run, as_json)

@@ -21,7 +21,9 @@ def serve(
     ctx: typer.Context,
     catalog: Annotated[
         Path | None,
-        typer.Option(help="List this CSV's SKUs on both simulators (default: sneakers)."),
+        typer.Option(
+            help="List this CSV's SKUs on both simulators (default: sneakers)."
+        ),
     ] = None,
     empty: Annotated[bool, typer.Option(help="Start with no products at all.")] = False,
 ) -> None:
@@ -73,7 +75,11 @@ def sell(
             timeout=10,
         )
     except httpx.TransportError as exc:
-        raise InputError(f"the sandbox at {urls[channel]} did not answer: {exc}") from None
+        raise InputError(
+            f"the sandbox at {urls[channel]} did not answer: {exc}"
+        ) from None
     if response.status_code >= 400:
-        raise InputError(f"{channel} refused the sale of {sku!r}: {response.text.strip()}")
+        raise InputError(
+            f"{channel} refused the sale of {sku!r}: {response.text.strip()}"
+        )
     console.print_json(response.json())

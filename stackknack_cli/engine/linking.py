@@ -41,7 +41,11 @@ class _DryRun(Exception):
 
 
 def link_channel(
-    store: Store, channel: Channel, *, create_missing: bool = True, dry_run: bool = False
+    store: Store,
+    channel: Channel,
+    *,
+    create_missing: bool = True,
+    dry_run: bool = False,
 ) -> LinkReport:
     """Read every listing of ``channel`` and link it by SKU, in one transaction."""
     report = LinkReport(channel.name)
@@ -79,7 +83,9 @@ def _link_one(
     create_missing: bool,
 ) -> None:
     assert listing.sku is not None
-    exists = conn.execute("SELECT 1 FROM items WHERE sku = ?", (listing.sku,)).fetchone()
+    exists = conn.execute(
+        "SELECT 1 FROM items WHERE sku = ?", (listing.sku,)
+    ).fetchone()
     if not exists:
         if not create_missing:
             report.unmatched.append(listing.sku)

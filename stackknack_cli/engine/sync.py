@@ -87,7 +87,7 @@ def _cursor(store: Store, channel: str) -> datetime | None:
 
 
 def set_cursor(store: Store, channel: str, moment: datetime) -> None:
-    """Record that sales of ``channel`` up to ``moment`` are applied (never moves back)."""
+    """Record that sales of ``channel`` up to ``moment`` are applied (never back)."""
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO cursors (channel, name, value, updated_at)"
@@ -98,7 +98,7 @@ def set_cursor(store: Store, channel: str, moment: datetime) -> None:
 
 
 def ingest_sales(store: Store, channel: Channel, report: ChannelReport) -> None:
-    """Read and apply the channel's sales since its cursor (minus the overlap window)."""
+    """Read and apply the channel's sales since its cursor (minus the overlap)."""
     start = _cursor(store, channel.name)
     if start is None:
         # Without a cursor the channel was never linked: sales before now predate
@@ -171,7 +171,8 @@ def _resolve_mismatch(
             return outbox.retry_later(
                 conn,
                 entry.id,
-                f"{entry.channel} holds {holds}, expected {known}; waiting for its sale",
+                f"{entry.channel} holds {holds}, expected {known}; "
+                "waiting for its sale",
                 delay=15,
             )
         if unexplained:

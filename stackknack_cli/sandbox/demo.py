@@ -61,7 +61,9 @@ class DemoResult:
 
 
 def _holdings(store: Store, sandbox: Sandbox) -> dict[str, dict[str, int]]:
-    central = {row["sku"]: row["available"] for row in store.query("SELECT * FROM items")}
+    central = {
+        row["sku"]: row["available"] for row in store.query("SELECT * FROM items")
+    }
     return {
         sku: {
             "central": count,
@@ -137,13 +139,17 @@ def run_demo(catalog: Path, workdir: Path, *, say: Say) -> DemoResult:
             )
             with read_csv(catalog) as plan:
                 records = [ItemRecord(r.sku, r.quantity, _title(r)) for r in plan]
-            written = inventory.set_quantities(store, records, cause=f"import {catalog.name}")
+            written = inventory.set_quantities(
+                store, records, cause=f"import {catalog.name}"
+            )
             say(f"imported {catalog.name}: {written.written} SKUs")
             sandbox.seed((r.sku, r.title, r.quantity) for r in records)
             say("listed the catalogue on both simulators")
 
             _connect(store, sandbox, credentials)
-            with registry.connected_channels(store, credentials=credentials) as channels:
+            with registry.connected_channels(
+                store, credentials=credentials
+            ) as channels:
                 for channel in channels.values():
                     linked = link_channel(store, channel, create_missing=False)
                     say(f"linked {linked.linked} {channel.name} listings by SKU")

@@ -117,7 +117,9 @@ class SimServer:
     def __init__(self, app: Handler, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _Server((host, port), app)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
         )
 
     @property

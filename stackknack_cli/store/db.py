@@ -1,8 +1,9 @@
 """Open the SQLite database, apply migrations and run write transactions.
 
-The connection runs in autocommit mode so that every write transaction is explicit and
-starts with ``BEGIN IMMEDIATE``: it takes the write lock before reading, which makes each
-read-then-write inside it safe against a second process (``watch`` beside a cron ``sync``).
+The connection runs in autocommit mode so that every write transaction is explicit
+and starts with ``BEGIN IMMEDIATE``: it takes the write lock before reading, which makes
+each read-then-write inside it safe against a second process (``watch`` beside a cron
+``sync``).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the block as one write transaction that holds the write lock throughout."""
+        """Run the block as one write transaction holding the write lock throughout."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -232,7 +233,9 @@ def open_store(path: Path | str) -> Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"cannot create folder for database {path}: {exc}")
+            raise ConfigError(
+                f"cannot create folder for database {path}: {exc}"
+            ) from None
     try:
         conn = sqlite3.connect(
             str(path),
@@ -246,11 +249,11 @@ def open_store(path: Path | str) -> Store:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"cannot open database {path}: {exc}")
+        raise ConfigError(f"cannot open database {path}: {exc}") from None
     store = Store(conn, path)
     try:
         migrate(store)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise ConfigError(f"cannot use database {path}: {exc}")
+        raise ConfigError(f"cannot use database {path}: {exc}") from None
     return store

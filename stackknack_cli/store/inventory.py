@@ -127,7 +127,7 @@ class _DryRun(Exception):
 
 
 def adjust(store: Store, sku: str, delta: int, *, cause: str) -> int:
-    """Add ``delta`` (clamped so the count stays at or above 0); return the new count."""
+    """Add ``delta`` (clamped so the count stays at 0 or more); return the new count."""
     with store.transaction() as conn:
         row = conn.execute(
             "UPDATE items SET available = max(available + ?, 0), updated_at = ?"
@@ -231,7 +231,7 @@ def link_listing(
     active: bool = True,
     details: Mapping[str, Any] | None = None,
 ) -> int:
-    """Link (or re-link) the channel's listing ``channel_ref`` to ``sku``; return its id."""
+    """Link (or re-link) the channel's listing ``channel_ref`` to ``sku``; return id."""
     now = iso(utcnow())
     row = conn.execute(
         "INSERT INTO listings (sku, channel, channel_ref, details, channel_quantity,"

@@ -1,9 +1,9 @@
 """The persistent outbox of quantity pushes.
 
-An entry asks one channel to make one listing hold ``target`` units. Entries are replayed
-per channel in the order written. When a listing has several entries waiting, only the
-newest is sent and the older ones become ``superseded``. An entry being sent holds a
-lease; an expired lease (a crashed process) makes it pending again.
+An entry asks one channel to make one listing hold ``target`` units. Entries are
+replayed per channel in the order written. When a listing has several entries waiting,
+only the newest is sent and the older ones become ``superseded``. An entry being sent
+holds a lease; an expired lease (a crashed process) makes it pending again.
 
 Statuses: pending, sending, done, superseded, dead (refused too often; kept with its
 reason for the operator).
@@ -118,7 +118,7 @@ def claim(
     now: datetime | None = None,
     lease_seconds: int = LEASE_SECONDS,
 ) -> list[Entry]:
-    """Lease up to ``limit`` due entries of ``channel``, oldest first, one per listing."""
+    """Lease up to ``limit`` due entries of ``channel``, oldest first, one a listing."""
     moment = now or utcnow()
     stamp = iso(moment)
     lease = iso(moment + timedelta(seconds=lease_seconds))

@@ -1,0 +1,170 @@
+"""The CLI against the Shopify simulator: connect, import, sync, compare-and-set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from stackknack_cli.sandbox.server import SimServer
+from stackknack_cli.sandbox.shopify import ShopifySimulator
+from tests.cli_helpers import invoke
+
+
+@pytest.fixture
+def shop() -> Iterator[tuple[ShopifySimulator, str]]:
+    sim = ShopifySimulator(seed=3)
+    sim.seed("DD1391-100-9", title="Dunk Low Panda", quantity=3)
+    sim.seed("HQ6316-10", title="Yeezy 350 Bone", quantity=1)
+    server = SimServer(sim.app).start()
+    try:
+        yield sim, server.base_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    def call(*args: str, stdin: str = ""):
+        return invoke(capsys, monkeypatch, *args, stdin=stdin)
+
+    return call
+
+
+def _connect(cli, sim: ShopifySimulator, url: str, *extra: str):
+    return cli(
+        "connect",
+        "shopify",
+        "--shop",
+        "sandbox",
+        "--base-url",
+        url,
+        *extra,
+        stdin=sim.access_token + "\n",
+    )
+
+
+def test_connect_with_admin_token_names_shop_and_location(cli, shop) -> None:
+    sim, url = shop
+    result = _connect(cli, sim, url)
+    assert result.code == 0, result.err
+    assert "stackknack sandbox" in result.out
+    assert sim.access_token not in result.out + result.err
+
+
+def test_connect_refuses_to_guess_between_locations(cli, shop, memory_keyring) -> None:
+    sim, url = shop
+    sim.add_location("Warehouse")
+    result = _connect(cli, sim, url)
+    assert result.code == 1
+    assert "--location" in result.err
+    assert "Warehouse" in result.err
+    assert memory_keyring.secrets == {}
+
+    picked = _connect(cli, sim, url, "--location", "Warehouse")
+    assert picked.code == 0, picked.err
+    assert "Warehouse" in picked.out
+
+
+def test_client_credentials_connect_keeps_the_secret_not_the_token_in_db(
+    cli, shop, memory_keyring, tmp_path
+) -> None:
+    sim, url = shop
+    result = cli(
+        "connect",
+        "shopify",
+        "--shop",
+        "sandbox",
+        "--base-url",
+        url,
+        "--client-id",
+        sim.client_id,
+        stdin=sim.client_secret + "\n",
+    )
+    assert result.code == 0, result.err
+    assert sim.client_secret in memory_keyring.secrets.values()
+    database = (tmp_path / "home" / "stackknack.db").read_bytes()
+    assert sim.client_secret.encode() not in database
+    assert b"shpat_" not in database
+
+
+def test_refused_token_is_one_clear_line(cli, shop, memory_keyring) -> None:
+    sim, url = shop
+    result = cli(
+        "connect",
+        "shopify",
+        "--shop",
+        "sandbox",
+        "--base-url",
+        url,
+        stdin="shpat_wrong\n",
+    )
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert "shpat_wrong" not in result.err
+    assert memory_keyring.secrets == {}
+
+
+def test_web_sale_is_applied_once_and_not_pushed_back_to_shopify(cli, shop) -> None:
+    sim, url = shop
+    _connect(cli, sim, url)
+    assert cli("import", "shopify", "--json").json()["linked"] == 2
+    sim.sell("DD1391-100-9", 1)
+
+    first = cli("sync", "--json").json()
+    second = cli("sync", "--json").json()
+
+    assert first["channels"]["shopify"]["applied"] == 1
+    assert first["channels"]["shopify"]["pushed"] == 0
+    assert second["channels"]["shopify"]["applied"] == 0
+    assert sim.available("DD1391-100-9") == 2
+    assert cli("stock", "DD1391-100-9", "--json").json()[0]["available"] == 2
+
+
+def test_csv_restock_is_pushed_with_compare_and_set(cli, shop, tmp_path) -> None:
+    sim, url = shop
+    _connect(cli, sim, url)
+    cli("import", "shopify")
+    restock = tmp_path / "r.csv"
+    restock.write_text("sku,quantity\nHQ6316-10,4\n")
+    cli("import", "csv", str(restock))
+
+    result = cli("sync", "--json")
+
+    assert result.code == 0, result.err
+    assert sim.available("HQ6316-10") == 4
+
+
+def test_unseen_sale_is_never_overwritten_by_a_stale_count(cli, shop, tmp_path):
+    sim, url = shop
+    _connect(cli, sim, url)
+    cli("import", "shopify")
+    change = tmp_path / "c.csv"
+    change.write_text("sku,quantity\nDD1391-100-9,2\n")
+    cli("import", "csv", str(change))  # queues 3 -> 2 for Shopify
+    sim.sell("DD1391-100-9", 2)  # meanwhile two sell on the web: Shopify has 1
+
+    result = cli("sync", "--json").json()
+
+    # The two web sales are read and applied; the queued 2 is never written over 1.
+    assert result["channels"]["shopify"]["applied"] == 1
+    assert cli("stock", "DD1391-100-9", "--json").json()[0]["available"] == 0
+    assert sim.available("DD1391-100-9") == 0
+
+
+def test_shopify_down_keeps_the_push_and_exits_non_zero(cli, shop, tmp_path) -> None:
+    sim, url = shop
+    _connect(cli, sim, url)
+    cli("import", "shopify")
+    change = tmp_path / "c.csv"
+    change.write_text("sku,quantity\nHQ6316-10,0\n")
+    cli("import", "csv", str(change))
+    sim.faults.set_down(True)
+
+    down = cli("sync")
+    assert down.code == 1
+    assert len(cli("outbox", "--json").json()) == 1
+
+    sim.faults.set_down(False)
+    assert cli("sync").code == 0
+    assert sim.available("HQ6316-10") == 0
