@@ -168,3 +168,29 @@ def test_shopify_down_keeps_the_push_and_exits_non_zero(cli, shop, tmp_path) -> 
     sim.faults.set_down(False)
     assert cli("sync").code == 0
     assert sim.available("HQ6316-10") == 0
+
+
+def test_bundle_shopify_refuses_is_dead_lettered_without_blocking_others(
+    cli, shop, tmp_path
+) -> None:
+    sim, url = shop
+    sim.seed("KIT-1", title="Cleaning kit bundle", quantity=2, bundle=True)
+    _connect(cli, sim, url)
+    cli("import", "shopify")
+    change = tmp_path / "c.csv"
+    change.write_text("sku,quantity\nKIT-1,1\nDD1391-100-9,1\n")
+    cli("import", "csv", str(change))
+
+    from stackknack_cli.store import open_store, outbox
+
+    for _ in range(outbox.MAX_REFUSALS):
+        cli("sync")
+        database = open_store(tmp_path / "home" / "stackknack.db")
+        database.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01'")
+        database.close()
+
+    assert sim.available("DD1391-100-9") == 1
+    dead = cli("outbox", "--dead", "--json").json()
+    assert [(d["sku"], d["status"]) for d in dead] == [("KIT-1", "dead")]
+    assert dead[0]["last_error"].startswith("NON_MUTABLE_INVENTORY_ITEM")
+    assert cli("sync").code == 0

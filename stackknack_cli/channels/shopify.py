@@ -225,6 +225,16 @@ class ShopifyChannel:
 
         data = self.graphql.query(q.SET_QUANTITIES, variables, inspect=_retry_if_busy)
         payload = data.get("inventorySetQuantities") or {}
+        if _previous_attempt_failed(payload):
+            # Shopify keeps a failed attempt's key and wants a new one. The
+            # changeFromQuantity compare still guards against applying twice.
+            variables["key"] = str(
+                uuid.uuid5(KEY_NAMESPACE, f"{variables['key']}/again")
+            )
+            data = self.graphql.query(
+                q.SET_QUANTITIES, variables, inspect=_retry_if_busy
+            )
+            payload = data.get("inventorySetQuantities") or {}
         failures: dict[int, tuple[str, str]] = {}
         for error in payload.get("userErrors") or []:
             code = str(error.get("code") or "ERROR")
@@ -349,9 +359,14 @@ def _retry_if_busy(data: Json) -> None:
             raise RetryLater("shopify: the same push is still in progress")
 
 
+def _previous_attempt_failed(payload: Json) -> bool:
+    return any(
+        error.get("code") == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED"
+        for error in payload.get("userErrors") or []
+    )
+
+
 def _batch_error(code: str, message: str, location: str) -> Exception:
-    # TODO: IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED asks for a new key, but the key is
-    # derived from the batch, so the same outbox batch fails the same way each cycle.
     if code in BATCH_CONFIG_CODES:
         return ConfigError(
             f"shopify location {location} was not found; "

@@ -408,6 +408,25 @@ def test_one_refused_item_does_not_block_the_rest(
     assert first["key"] != second["key"]
 
 
+def test_failed_previous_attempt_is_resent_once_under_a_new_key(
+    httpx_mock: HTTPXMock, channel: ShopifyChannel
+) -> None:
+    failed = {
+        "code": "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+        "field": None,
+        "message": "a previous request with this key failed",
+    }
+    httpx_mock.add_response(url=ENDPOINT, json=set_failed([failed]))
+    httpx_mock.add_response(url=ENDPOINT, json=set_ok())
+
+    results = channel.push([push(4, 1, target=0, expected=1)])
+
+    assert [r.status for r in results] == [PushStatus.DONE]
+    first, second = (body(r)["variables"] for r in httpx_mock.get_requests())
+    assert first["key"] != second["key"]
+    assert first["input"] == second["input"]
+
+
 def test_throttled_answer_waits_for_the_bucket_then_succeeds(
     httpx_mock: HTTPXMock, channel: ShopifyChannel, sleeps: list[float]
 ) -> None:
