@@ -66,25 +66,23 @@ def demo(
 def _print_table(result: DemoResult, *, show_all: bool) -> None:
     from rich.table import Table
 
+    def counts(values: dict[str, int]) -> str:
+        return " / ".join(str(values[k]) for k in ("central", "shopify", "clover"))
+
     table = Table(
         "SKU",
-        "before c/s/cl",
-        "after central",
-        "shopify",
-        "clover",
+        "before",
+        "after",
         "what happened",
-        title="central count and what each channel holds, before and after one sync",
+        title="central / shopify / clover, before and after one sync",
     )
     for row in result.rows:
         if not show_all and not row.note:
             continue
-        before = "/".join(str(row.before[k]) for k in ("central", "shopify", "clover"))
         table.add_row(
             console.escape(row.sku),
-            before,
-            str(row.after["central"]),
-            str(row.after["shopify"]),
-            str(row.after["clover"]),
+            counts(row.before),
+            counts(row.after),
             console.escape(row.note) + ("" if row.agrees else "  DISAGREES"),
         )
     console.out.print(table)

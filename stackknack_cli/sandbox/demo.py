@@ -9,6 +9,7 @@ every channel holds with the central count.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +157,10 @@ def run_demo(catalog: Path, workdir: Path, *, say: Say) -> DemoResult:
                 before = _holdings(store, sandbox)
 
                 rows = _sell(sandbox, records)
-                say("made sales: " + "; ".join(row.note for row in rows))
+                say("made sales: " + "; ".join(f"{r.sku} {r.note}" for r in rows))
+                started = time.perf_counter()
                 report = run_sync(store, channels)
+                say(f"one sync took {time.perf_counter() - started:.2f}s")
                 after = _holdings(store, sandbox)
     finally:
         store.close()
@@ -186,9 +189,9 @@ def _sell(sandbox: Sandbox, records: list[ItemRecord]) -> list[DemoRow]:
     sandbox.clover.sell(pos_single.sku, 1)
     sandbox.shopify.sell(web_multi.sku, 1)
     return [
-        DemoRow(race.sku, race.title, {}, note=f"{race.sku}: last pair sold on both"),
-        DemoRow(pos_single.sku, pos_single.title, {}, note=f"{pos_single.sku}: clover"),
-        DemoRow(web_multi.sku, web_multi.title, {}, note=f"{web_multi.sku}: shopify"),
+        DemoRow(race.sku, race.title, {}, note="last pair sold on both at once"),
+        DemoRow(pos_single.sku, pos_single.title, {}, note="sold at the Clover till"),
+        DemoRow(web_multi.sku, web_multi.title, {}, note="sold in the Shopify store"),
     ]
 
 

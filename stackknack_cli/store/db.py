@@ -134,6 +134,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX webhook_events_new ON webhook_events (status, id);
         """,
     ),
+    (
+        "drain locks",
+        """
+        CREATE TABLE drain_locks (
+            channel TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            purpose TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 
