@@ -26,6 +26,7 @@ def test_database_uses_wal_busy_timeout_and_records_migrations(store: Store) -> 
         {"version": 1, "name": "initial schema"},
         {"version": 2, "name": "asynchronous pushes"},
         {"version": 3, "name": "webhook events"},
+        {"version": 4, "name": "drain locks"},
     ]
 
 
@@ -35,7 +36,7 @@ def test_reopening_applies_no_migration_twice(tmp_path) -> None:
     first.close()
     again = open_store(tmp_path / "a.db")
     assert again.install_id == install_id
-    assert again.scalar("SELECT count(*) FROM migrations") == 3
+    assert again.scalar("SELECT count(*) FROM migrations") == 4
     again.close()
 
 

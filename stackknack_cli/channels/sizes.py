@@ -41,15 +41,16 @@ CATEGORIES: dict[str, str] = {
 }
 """Category words and letters as sellers write them, to StockX's letters."""
 
+SYSTEMS = {"US": "US", "UK": "UK", "EU": "EU", "EUR": "EU"}
 CATEGORY_NAMES = {"M": "men's", "W": "women's", "Y": "youth", "C": "child"}
 
 _FRACTIONS = {"½": " 1/2", "⅓": " 1/3", "⅔": " 2/3"}
 _SIZE = re.compile(
-    r"^(?:(?P<system>US|UK|EU|EUR)\s*)?"
+    r"^(?:(?P<system>US|UK|EUR|EU)\s*)?"
     r"(?:(?P<pre>[A-Z]+)\s*)?"
     r"(?P<number>\d{1,2}(?:\.\d{1,2})?(?:\s+[12]/[23])?)"
     r"\s*(?P<post>[A-Z]+)?"
-    r"(?:\s*(?P<system_after>US|UK|EU|EUR))?$"
+    r"(?:\s*(?P<system_after>US|UK|EUR|EU))?$"
 )
 
 
@@ -90,7 +91,7 @@ def _nike_rows() -> list[tuple[str, str, str]]:
 def _adidas_rows() -> list[tuple[str, str, str]]:
     # adidas steps EU sizes in thirds; UK is always half a size under US.
     eu = ["36", "36 2/3", "37 1/3"]
-    for whole in range(38, 51):
+    for whole in range(38, 52, 2):
         eu += [str(whole), f"{whole} 2/3", f"{whole + 1} 1/3"]
     us = [Fraction(8 + step, 2) for step in range(23)]
     return [
@@ -198,9 +199,13 @@ def parse_size(text: str, *, brand: str | None = None) -> Size:
     match = _SIZE.match(cleaned)
     if match is None:
         raise SizeError(f"cannot read {text!r} as a shoe size (try e.g. 'US 10')")
-    system = match["system"] or match["system_after"] or "US"
-    system = "EU" if system == "EUR" else system
-    words = [word for word in (match["pre"], match["post"]) if word]
+    post = match["post"]
+    system = match["system"] or match["system_after"]
+    if post in SYSTEMS and system is None:
+        # "44 EU": the system written after the number.
+        system, post = post, None
+    system = SYSTEMS.get(system or "US", "US")
+    words = [word for word in (match["pre"], post) if word]
     if len(words) > 1:
         raise SizeError(f"{text!r} names two size categories")
     word = words[0] if words else ""

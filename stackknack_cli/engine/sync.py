@@ -15,7 +15,7 @@ from typing import Any
 
 from stackknack_cli.channels.base import Channel, PushStatus
 from stackknack_cli.errors import ChannelUnavailableError, StackknackError
-from stackknack_cli.store import inventory, outbox
+from stackknack_cli.store import inventory, locks, outbox
 from stackknack_cli.store.db import Store, iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class ChannelReport:
     dead: int = 0
     error: str | None = None
     queued: int = 0
+    deferred: str | None = None
+    """Who else was sending this channel's outbox, so this run left it alone."""
 
 
 @dataclass
@@ -74,6 +76,7 @@ class SyncReport:
                 "dead": r.dead,
                 "queued": r.queued,
                 "error": r.error,
+                "deferred": r.deferred,
             }
             for name, r in self.channels.items()
         }
@@ -97,15 +100,25 @@ def set_cursor(store: Store, channel: str, moment: datetime) -> None:
         )
 
 
-def ingest_sales(store: Store, channel: Channel, report: ChannelReport) -> None:
-    """Read and apply the channel's sales since its cursor (minus the overlap)."""
+def ingest_sales(
+    store: Store,
+    channel: Channel,
+    report: ChannelReport,
+    *,
+    since: datetime | None = None,
+) -> None:
+    """Read and apply the channel's sales since its cursor (minus the overlap), or
+    since ``since`` when that is earlier (a webhook about an older order)."""
     start = _cursor(store, channel.name)
     if start is None:
         # Without a cursor the channel was never linked: sales before now predate
         # the imported counts, so they are not applied.
         set_cursor(store, channel.name, utcnow())
         return
-    batch = channel.fetch_sales(start - SALES_OVERLAP)
+    start -= SALES_OVERLAP
+    if since is not None:
+        start = min(start, since)
+    batch = channel.fetch_sales(start)
     for line in batch.lines:
         outcome = inventory.apply_sale(store, channel.name, line)
         report.sales += 1
@@ -196,8 +209,20 @@ def _resolve_mismatch(
         return "pending"
 
 
-def drain(store: Store, channel: Channel, report: ChannelReport) -> None:
-    """Send the channel's due outbox entries in batches until none is due."""
+def drain(
+    store: Store, channel: Channel, report: ChannelReport, *, purpose: str = "sync"
+) -> None:
+    """Send the channel's due outbox entries in batches until none is due, holding the
+    channel's drain lock; leave them to another process that holds it."""
+    with locks.held(store, channel.name, purpose=purpose) as blocker:
+        if blocker is not None:
+            report.deferred = f"{blocker.purpose} (pid {blocker.pid})"
+            log.info("%s: outbox left to %s", channel.name, report.deferred)
+            return
+        _drain_locked(store, channel, report)
+
+
+def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None:
     install_id = store.install_id
     resynced = False
     for _ in range(MAX_ROUNDS):
