@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from stackknack_cli.sandbox import runtime
 from tests.cli_helpers import invoke
 
@@ -71,7 +73,10 @@ def test_sandbox_sell_without_a_sandbox_says_how_to_start_one(capsys, monkeypatc
     assert "stackknack sandbox" in outcome.err
 
 
-def test_sandbox_prints_urls_and_credentials_then_stops_on_ctrl_c(tmp_path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sandbox_prints_urls_and_credentials_then_stops_on_signal(
+    tmp_path, signum
+) -> None:
     env = dict(os.environ, STACKKNACK_HOME=str(tmp_path), NO_COLOR="1")
     process = subprocess.Popen(
         [sys.executable, "-m", "stackknack_cli", "sandbox"],
@@ -88,7 +93,7 @@ def test_sandbox_prints_urls_and_credentials_then_stops_on_ctrl_c(tmp_path) -> N
                 process.stderr.read() if process.stderr else ""
             )
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         out, _ = process.communicate(timeout=20)
     finally:
         if process.poll() is None:

@@ -36,7 +36,9 @@ def errors_of(payload: object) -> list[dict[str, Any]]:
     if not isinstance(payload, dict):
         return []
     errors = payload.get("errors")
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    return (
+        [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    )
 
 
 def describe(errors: Sequence[Mapping[str, Any]], fallback: str = "") -> str:
@@ -118,9 +120,10 @@ class EbayApi:
                     CHANNEL, lambda: attempt(renewed), self.policy
                 )
         if response.status_code in (401, 403):
+            detail = describe(errors_of(_json(response)))
             raise CredentialError(
                 f"{CHANNEL} refused the stored token for {method} {path} "
-                f"(HTTP {response.status_code}: {describe(errors_of(_json(response)))}); "
+                f"(HTTP {response.status_code}: {detail}); "
                 f"check the granted scopes; {RECONNECT}"
             )
         return response

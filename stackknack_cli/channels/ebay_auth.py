@@ -189,8 +189,7 @@ def exchange_code(
         "access_token": str(payload.get("access_token") or ""),
         "access_token_expires_at": now + _seconds(payload, "expires_in"),
         "refresh_token": str(payload.get("refresh_token") or ""),
-        "refresh_token_expires_at": now
-        + _seconds(payload, "refresh_token_expires_in"),
+        "refresh_token_expires_at": now + _seconds(payload, "refresh_token_expires_in"),
     }
     if not entry["access_token"] or not entry["refresh_token"]:
         raise ChannelError(f"{CHANNEL} answered the code exchange without tokens")
@@ -303,7 +302,10 @@ class EbayTokens:
             )
 
         scopes = entry.get("scopes")
-        form = {"grant_type": "refresh_token", "refresh_token": str(entry["refresh_token"])}
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": str(entry["refresh_token"]),
+        }
         if isinstance(scopes, list) and scopes:
             form["scope"] = " ".join(str(scope) for scope in scopes)
         url = self.token_url or str(entry.get("token_url") or TOKEN_URLS["production"])

@@ -208,7 +208,9 @@ class EbayWriter:
                 errors = errors_of(_json(response))
                 status = item_status(response.status_code, errors)
                 kind, permanent = status or (PushStatus.REFUSED, False)
-                plan.fail(kind, f"withdraw refused: {describe(errors)}", permanent=permanent)
+                plan.fail(
+                    kind, f"withdraw refused: {describe(errors)}", permanent=permanent
+                )
                 return
             self.withdrawn.add(offer.offer_id)
             log.info(
@@ -232,7 +234,10 @@ class EbayWriter:
                 element["shipToLocationAvailability"] = {"quantity": quantity}
             if offers:
                 element["offers"] = [
-                    {"offerId": o.offer_id, "availableQuantity": max(plan.push.target, 0)}
+                    {
+                        "offerId": o.offer_id,
+                        "availableQuantity": max(plan.push.target, 0),
+                    }
                     for o in offers
                 ]
             elif relisted:
@@ -256,13 +261,12 @@ class EbayWriter:
         for answer in answers:
             if not isinstance(answer, dict):
                 continue
-            plan = by_sku.get(str(answer.get("sku")))
-            if plan is None:
-                continue
+            target = by_sku.get(str(answer.get("sku")))
             errors = errors_of(answer)
             status = item_status(answer.get("statusCode"), errors)
-            if status is not None:
-                plan.fail(status[0], describe(errors, "refused"), permanent=status[1])
+            if target is not None and status is not None:
+                reason = describe(errors, "refused")
+                target.fail(status[0], reason, permanent=status[1])
         for sku, plan in by_sku.items():
             if plan.failed is None:
                 offers = plan.relist if relisted else plan.revise
@@ -280,7 +284,9 @@ class EbayWriter:
                 errors = errors_of(payload)
                 status = item_status(response.status_code, errors)
                 kind, permanent = status or (PushStatus.REFUSED, False)
-                plan.fail(kind, f"relist refused: {describe(errors)}", permanent=permanent)
+                plan.fail(
+                    kind, f"relist refused: {describe(errors)}", permanent=permanent
+                )
                 return
             listing_id = payload.get("listingId") if isinstance(payload, dict) else None
             if listing_id:
@@ -306,7 +312,11 @@ class EbayWriter:
         for plan in plans:
             if plan.failed is None and plan.relist:
                 self._guard(plan, self.relist)
-                stale = [o for o in plan.relist if o.available not in (None, plan.push.target)]
+                stale = [
+                    o
+                    for o in plan.relist
+                    if o.available not in (None, plan.push.target)
+                ]
                 if plan.failed is None and stale:
                     plan.relist = stale
                     again.append(plan)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -44,13 +46,16 @@ def serve(
                 sandbox.seed((r.sku, r.title, r.quantity) for r in plan)
         path = runtime.write_state(sandbox)
         console.print_json(sandbox.describe())
+        sys.stdout.flush()
         console.info(f"sandbox running; addresses in {path}; Ctrl-C stops it")
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            console.info("sandbox stopped")
+            stop.wait()
         finally:
             path.unlink(missing_ok=True)
+        console.info("sandbox stopped")
 
 
 @app.command("sell")

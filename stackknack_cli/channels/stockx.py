@@ -1,0 +1,333 @@
+"""The StockX channel, over StockX's public API v2.
+
+StockX has no quantity: a listing is one ask for one unit, so a variant holds as many
+units as it has ACTIVE listings of inventory type STANDARD. FLEX listings are stock
+already in StockX's warehouse, not on our shelf: they are never counted, and FLEX
+orders are never sales of shelf stock. ``channel_ref`` is the variant id and ``sku`` is
+``None`` (StockX has no seller SKU; see ``stockx_catalog`` for linking by style and
+size).
+
+Sales are read by polling active orders (StockX has no webhooks); an order is one
+unit, and its ``orderNumber`` is both the order and the line id. Every write is
+asynchronous: pushes return PENDING with the operation or batch id until StockX
+reports the outcome (see ``stockx_push``). All calls go through ``DailyPacer``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from stackknack_cli.channels.base import (
+    Push,
+    PushResult,
+    RemoteListing,
+    SaleLine,
+    SalesBatch,
+)
+from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
+from stackknack_cli.channels.stockx_auth import RECONNECT, StockXTokens
+from stackknack_cli.channels.stockx_pacer import DailyPacer
+from stackknack_cli.errors import ChannelError, CredentialError
+
+log = logging.getLogger(__name__)
+
+API_URL = "https://api.stockx.com/v2"
+PAGE_SIZE = 100
+"""StockX's largest page for listings and orders."""
+SHELF = "STANDARD"
+HELD_STATUSES = ("ACTIVE", "INACTIVE")
+HISTORY_AFTER = timedelta(days=1)
+"""Read order history too when ``since`` is older than this (a first sync)."""
+SALE_HISTORY_STATUSES = frozenset({"COMPLETED"})
+
+Params = Sequence[tuple[str, str | int]]
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def message_of(response: httpx.Response) -> str:
+    """Return StockX's error ``message`` (``PublicApiError``), cut short."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])[:200]
+    return response.reason_phrase
+
+
+def size_title(product_name: str, size: str) -> str:
+    """Return a listing title in the catalogue's form, ending in ``/ US <size>``."""
+    return f"{product_name} / US {size}" if size else product_name
+
+
+class StockXChannel:
+    """One StockX seller account, read and written through the public API v2.
+
+    Every method makes network calls (see ``Channel``), each after ``pacer.wait()``.
+    ``base_url`` is ``API_URL`` or a simulator's ``/v2`` address; the caller owns
+    ``client``.
+    """
+
+    name = "stockx"
+    batch_size = 10
+    """Pushes per call: each costs a second or two of the one-a-second allowance."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        tokens: StockXTokens,
+        base_url: str = API_URL,
+        policy: RetryPolicy | None = None,
+        pacer: DailyPacer | None = None,
+        clock: Callable[[], float] = time.time,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.client = client
+        self.tokens = tokens
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.pacer = pacer or DailyPacer(clock=clock, sleep=self.policy.sleep)
+        self.clock = clock
+        self.page_size = page_size
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = (),
+        body: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Make one paced call with both credentials, retried, renewing the token once."""
+        url = f"{self.base_url}{path}"
+        api_key = self.tokens.api_key()
+
+        def attempt(token: str) -> httpx.Response:
+            self.pacer.wait()
+            headers = {
+                "x-api-key": api_key,
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+            }
+            response = self.client.request(
+                method, url, params=list(params), json=body, headers=headers
+            )
+            return raise_for_retry(response)
+
+        token = self.tokens.token()
+        response = call_with_retry(self.name, lambda: attempt(token), self.policy)
+        if response.status_code == 401:
+            renewed = self.tokens.renew(token)
+            if renewed is not None:
+                log.info("stockx: token refused; retrying with a renewed one")
+                response = call_with_retry(
+                    self.name, lambda: attempt(renewed), self.policy
+                )
+        if response.status_code in (401, 403):
+            what = "API key" if response.status_code == 403 else "user token"
+            raise CredentialError(
+                f"stockx refused the stored {what} (HTTP {response.status_code}); "
+                f"{RECONNECT}"
+            )
+        return response
+
+    def get_json(self, path: str, params: Params = ()) -> Any:
+        """GET ``path`` and return its JSON; ``None`` on 404; other errors raise."""
+        response = self.send("GET", path, params=params)
+        if response.status_code == 404:
+            return None
+        self.expect_ok(response, "GET", path)
+        try:
+            return response.json()
+        except ValueError:
+            raise ChannelError(f"stockx answered GET {path} with no JSON") from None
+
+    def expect_ok(self, response: httpx.Response, method: str, path: str) -> None:
+        if response.status_code >= 400:
+            raise ChannelError(
+                f"stockx answered {method} {path} with HTTP {response.status_code}: "
+                f"{message_of(response)}"
+            )
+
+    def pages(self, path: str, key: str, params: Params = ()) -> Iterator[dict[str, Any]]:
+        """Yield the ``key`` rows of every page (``pageNumber`` counts from 1)."""
+        number = 1
+        while True:
+            page_params = [*params, ("pageNumber", number), ("pageSize", self.page_size)]
+            payload = self.get_json(path, page_params)
+            if not isinstance(payload, dict):
+                raise ChannelError(f"stockx answered GET {path} with no page")
+            yield from payload.get(key) or []
+            if not payload.get("hasNextPage"):
+                return
+            number += 1
+
+    def check(self) -> str:
+        payload = self.get_json(
+            "/selling/listings", [("pageNumber", 1), ("pageSize", 1)]
+        )
+        if not isinstance(payload, dict):
+            raise ChannelError("stockx answered the listings check with no page")
+        return f"StockX seller ({int(payload.get('count') or 0)} listings)"
+
+    def listings(
+        self,
+        *,
+        variant_ids: Sequence[str] = (),
+        statuses: Sequence[str] = HELD_STATUSES,
+        inventory_types: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        """Yield raw listings, filtered as StockX allows (comma-separated lists)."""
+        params: list[tuple[str, str | int]] = [("listingStatuses", ",".join(statuses))]
+        if variant_ids:
+            params.append(("variantIds", ",".join(variant_ids)))
+        if inventory_types:
+            params.append(("inventoryTypes", ",".join(inventory_types)))
+        yield from self.pages("/selling/listings", "listings", params)
+
+    def fetch_listings(self) -> Iterator[RemoteListing]:
+        by_variant: dict[str, list[dict[str, Any]]] = {}
+        for listing in self.listings():
+            variant_id = (listing.get("variant") or {}).get("variantId")
+            if variant_id:
+                by_variant.setdefault(str(variant_id), []).append(listing)
+        for variant_id, rows in by_variant.items():
+            yield variant_listing(variant_id, rows)
+
+    def read_quantities(self, refs: Sequence[str]) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for start in range(0, len(refs), self.page_size):
+            chunk = list(refs[start : start + self.page_size])
+            for listing in self.listings(
+                variant_ids=chunk, statuses=("ACTIVE",), inventory_types=(SHELF,)
+            ):
+                if is_shelf_ask(listing):
+                    counts[str(listing["variant"]["variantId"])] += 1
+        # A variant with no active listing holds 0; StockX cannot tell it is gone.
+        return {ref: counts[ref] for ref in refs}
+
+    def _orders(self, path: str, params: Params) -> Iterator[dict[str, Any]]:
+        yield from self.pages(path, "orders", [*params, ("inventoryTypes", SHELF)])
+
+    def fetch_sales(self, since: datetime) -> SalesBatch:
+        now = datetime.fromtimestamp(self.clock(), tz=UTC)
+        orders = list(self._orders("/selling/orders/active", [("sortOrder", "CREATEDAT")]))
+        if since < now - HISTORY_AFTER:
+            history = self._orders(
+                "/selling/orders/history", [("fromDate", since.date().isoformat())]
+            )
+            orders += [
+                order
+                for order in history
+                if str(order.get("status")) in SALE_HISTORY_STATUSES
+            ]
+        lines: dict[str, SaleLine] = {}
+        newest: datetime | None = None
+        for order in orders:
+            line = sale_line(order)
+            if line is None or line.order_id in lines:
+                continue
+            if line.occurred_at is not None and line.occurred_at < since:
+                continue
+            lines[line.order_id] = line
+            # The creation time, not updatedAt: a status change on an old order must
+            # not move the cursor past a newer order StockX has yet to show.
+            stamp = line.occurred_at
+            if stamp is not None and (newest is None or stamp > newest):
+                newest = stamp
+        log.info("stockx: read %d sales from %d orders", len(lines), len(orders))
+        return SalesBatch(lines=list(lines.values()), newest=newest)
+
+    def push(self, pushes: Sequence[Push]) -> list[PushResult]:
+        from stackknack_cli.channels.stockx_push import push_all
+
+        return push_all(self, pushes)
+
+    def budget(self) -> Mapping[str, Any]:
+        return self.pacer.remaining()
+
+    def search_catalog(self, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Return catalogue products matching a keyword, GTIN or style id (one page)."""
+        payload = self.get_json(
+            "/catalog/search",
+            [("query", query[:100]), ("pageNumber", 1), ("pageSize", min(limit, 50))],
+        )
+        products = payload.get("products") if isinstance(payload, dict) else None
+        return [p for p in products or [] if isinstance(p, dict)]
+
+    def product_variants(self, product_id: str) -> list[dict[str, Any]]:
+        """Return a catalogue product's variants (sizes); empty for an unknown product."""
+        payload = self.get_json(f"/catalog/products/{product_id}/variants")
+        return [v for v in payload or [] if isinstance(v, dict)]
+
+
+def is_shelf_ask(listing: Mapping[str, Any]) -> bool:
+    """Tell whether a listing is one of our units for sale: ACTIVE and STANDARD."""
+    kind = listing.get("inventoryType") or SHELF
+    return listing.get("status") == "ACTIVE" and kind == SHELF
+
+
+def variant_listing(variant_id: str, rows: Sequence[Mapping[str, Any]]) -> RemoteListing:
+    """Fold one variant's listings into a ``RemoteListing`` (FLEX counted apart)."""
+    first = rows[0]
+    product = first.get("product") or {}
+    variant = first.get("variant") or {}
+    shelf = [row for row in rows if is_shelf_ask(row)]
+    flex = [row for row in rows if row.get("inventoryType") == "FLEX"]
+    priced = sorted(
+        (row for row in rows if row.get("inventoryType") != "FLEX" and row.get("amount")),
+        key=lambda row: str(row.get("updatedAt") or ""),
+    )
+    size = str(variant.get("variantValue") or "")
+    details: dict[str, Any] = {
+        "style_id": product.get("styleId"),
+        "size": size,
+        "product_id": product.get("productId"),
+        "variant_name": variant.get("variantName"),
+        "flex": sum(1 for row in flex if row.get("status") == "ACTIVE"),
+        "inactive": sum(1 for row in rows if row.get("status") == "INACTIVE"),
+    }
+    if priced:
+        details["ask"] = str(priced[-1]["amount"])
+        details["currency"] = str(priced[-1].get("currencyCode") or "USD")
+    return RemoteListing(
+        channel_ref=variant_id,
+        sku=None,
+        quantity=len(shelf),
+        title=size_title(str(product.get("productName") or ""), size),
+        active=bool(shelf),
+        details=details,
+    )
+
+
+def sale_line(order: Mapping[str, Any]) -> SaleLine | None:
+    """Return the one-unit sale of a STANDARD order; ``None`` for FLEX or odd rows."""
+    number = order.get("orderNumber")
+    if not number or (order.get("inventoryType") or SHELF) != SHELF:
+        return None
+    variant_id = (order.get("variant") or {}).get("variantId")
+    return SaleLine(
+        order_id=str(number),
+        line_id=str(number),
+        quantity=1,
+        sku=None,
+        channel_ref=str(variant_id) if variant_id else None,
+        occurred_at=parse_time(order.get("createdAt")),
+    )
