@@ -71,6 +71,7 @@ def _register() -> None:
     from stackknack_cli.cli import (
         connect,
         demo,
+        doctor,
         importing,
         reports,
         sandbox,
@@ -84,6 +85,7 @@ def _register() -> None:
     app.command("stock")(reports.stock)
     app.command("outbox")(reports.outbox_cmd)
     app.command("oversells")(reports.oversells)
+    app.command("doctor")(doctor.doctor)
     app.command("demo")(demo.demo)
 
 

@@ -1,0 +1,73 @@
+"""``stackknack doctor``: check credentials, secrets, clock, database and outbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stackknack_cli import console
+from stackknack_cli.cli.state import opened_store
+
+if TYPE_CHECKING:
+    from stackknack_cli.channels.registry import ChannelConfig
+    from stackknack_cli.credentials import Credentials
+    from stackknack_cli.engine.doctor import Check
+
+
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check every channel's credentials, the secret store, the clock, the database
+    and the outbox; print each problem with the command that fixes it.
+
+    Exit code 1 when something is wrong.
+    """
+    from stackknack_cli.channels import registry
+    from stackknack_cli.credentials import Credentials
+    from stackknack_cli.engine import doctor as checks
+
+    results: list[Check] = []
+    with opened_store() as store:
+        results.extend(checks.check_database(store))
+        results.append(checks.check_secrets())
+        configs = registry.load(store)
+        if not configs:
+            fix = "stackknack connect shopify (or clover)"
+            results.append(checks.Check("channels", False, "none connected", fix))
+        credentials = Credentials(store.install_id)
+        for config in configs.values():
+            results.extend(_channel_checks(config, credentials))
+        results.extend(checks.check_outbox(store))
+
+    healthy = all(check.ok for check in results)
+    if as_json:
+        console.print_json(
+            {"ok": healthy, "checks": [check.as_dict() for check in results]}
+        )
+    else:
+        for check in results:
+            mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+            line = f"{mark} {check.name}: {console.escape(check.detail)}"
+            if check.fix:
+                line += f"\n      fix: {console.escape(check.fix)}"
+            console.out.print(line)
+    if not healthy:
+        raise typer.Exit(1)
+
+
+def _channel_checks(config: ChannelConfig, credentials: Credentials) -> list[Check]:
+    from stackknack_cli.channels import registry
+    from stackknack_cli.channels.http import RetryPolicy
+    from stackknack_cli.engine import doctor as checks
+
+    quick = RetryPolicy(attempts=2, base_wait=0.2)
+    with registry.http_client(config.base_url) as client:
+
+        def probe() -> str:
+            return registry.build(config, credentials, client, policy=quick).check()
+
+        return [
+            checks.check_channel(config.name, probe),
+            checks.check_clock(config.name, client, config.base_url),
+        ]

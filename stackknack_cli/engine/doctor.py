@@ -1,0 +1,149 @@
+"""Health checks for ``stackknack doctor``: each problem comes with the command that
+fixes it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from stackknack_cli.credentials import FileStore, KeyringStore, open_store
+from stackknack_cli.errors import ChannelUnavailableError, StackknackError
+from stackknack_cli.store.db import MIGRATIONS, Store, utcnow
+
+CLOCK_SKEW_LIMIT = 120.0
+"""Seconds of difference from a platform's clock that start to matter (token expiry,
+order cursors)."""
+LAG_LIMIT_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def check_database(store: Store) -> list[Check]:
+    """Check the file's integrity and that every migration is applied."""
+    integrity = str(store.scalar("PRAGMA integrity_check"))
+    version = store.schema_version()
+    current = version == len(MIGRATIONS)
+    return [
+        Check(
+            "database integrity",
+            integrity == "ok",
+            f"{store.path}: {integrity}",
+            "" if integrity == "ok" else "restore the database from a backup",
+        ),
+        Check(
+            "database schema",
+            current,
+            f"schema {version} of {len(MIGRATIONS)}",
+            "" if current else "run any stackknack command to migrate",
+        ),
+    ]
+
+
+def check_secrets() -> Check:
+    """Say which secret store is in use and whether the fallback file is private."""
+    backend = open_store()
+    if isinstance(backend, KeyringStore):
+        import keyring
+
+        name = type(keyring.get_keyring()).__name__
+        return Check("secret store", True, f"OS keyring ({name})")
+    assert isinstance(backend, FileStore)
+    if not backend.path.exists():
+        return Check("secret store", True, f"file {backend.path} (not created yet)")
+    mode = stat.S_IMODE(os.stat(backend.path).st_mode)
+    private = mode & 0o077 == 0
+    return Check(
+        "secret store",
+        private,
+        f"file {backend.path}, mode {mode:o}",
+        "" if private else f"chmod 600 {backend.path}",
+    )
+
+
+def check_outbox(store: Store) -> list[Check]:
+    """Report dead-lettered pushes and channels whose pushes wait too long."""
+    dead = int(store.scalar("SELECT count(*) FROM outbox WHERE status = 'dead'"))
+    checks = [
+        Check(
+            "dead-lettered pushes",
+            dead == 0,
+            f"{dead} push(es) refused for good",
+            "" if dead == 0 else "see why with: stackknack outbox --dead",
+        )
+    ]
+    rows = store.query(
+        "SELECT channel, count(*) AS waiting, min(created_at) AS oldest FROM outbox"
+        " WHERE status IN ('pending', 'sending') GROUP BY channel ORDER BY channel"
+    )
+    now = utcnow()
+    for row in rows:
+        age = (now - datetime.fromisoformat(row["oldest"])).total_seconds() / 60
+        fresh = age < LAG_LIMIT_MINUTES
+        checks.append(
+            Check(
+                f"{row['channel']} outbox",
+                fresh,
+                f"{row['waiting']} waiting, oldest {age:.0f} min",
+                "" if fresh else f"run: stackknack sync --channel {row['channel']}",
+            )
+        )
+    return checks
+
+
+def clock_skew(response: httpx.Response) -> float | None:
+    """Return seconds from the platform's ``Date`` header to this machine's clock."""
+    raw = response.headers.get("Date")
+    if not raw:
+        return None
+    try:
+        theirs = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return (utcnow() - theirs).total_seconds()
+
+
+def check_clock(name: str, client: httpx.Client, base_url: str) -> Check:
+    """Compare this machine's clock with the platform's, from one plain request."""
+    try:
+        response = client.get(base_url)
+    except httpx.HTTPError as exc:
+        return Check(f"{name} clock", False, f"no answer: {exc}", "check the network")
+    skew = clock_skew(response)
+    if skew is None:
+        return Check(f"{name} clock", True, "the platform sent no Date header")
+    good = abs(skew) < CLOCK_SKEW_LIMIT
+    return Check(
+        f"{name} clock",
+        good,
+        f"this machine is {skew:+.0f}s from {name}",
+        "" if good else "synchronise the clock (for example: timedatectl set-ntp true)",
+    )
+
+
+def check_channel(name: str, probe: Callable[[], str]) -> Check:
+    """Run ``probe`` (build the channel and make its one cheap authenticated call)."""
+    try:
+        answer = probe()
+    except ChannelUnavailableError as exc:
+        fix = "check the network and the platform's status; pushes wait in the outbox"
+        return Check(f"{name} connection", False, str(exc), fix)
+    except StackknackError as exc:
+        return Check(
+            f"{name} credentials", False, str(exc), f"stackknack connect {name}"
+        )
+    return Check(f"{name} credentials", True, f"answered as {answer}")
