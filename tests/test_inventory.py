@@ -8,6 +8,7 @@ import pytest
 from stackknack_cli.channels.base import SaleLine
 from stackknack_cli.errors import UnknownSkuError
 from stackknack_cli.store import Store, inventory, open_store, outbox
+from stackknack_cli.store.db import MIGRATIONS
 from stackknack_cli.store.inventory import ItemRecord
 
 
@@ -22,12 +23,9 @@ def _link(store: Store, sku: str, **refs: int) -> None:
 def test_database_uses_wal_busy_timeout_and_records_migrations(store: Store) -> None:
     assert store.scalar("PRAGMA journal_mode") == "wal"
     assert store.scalar("PRAGMA busy_timeout") >= 5000
-    assert store.query("SELECT version, name FROM migrations") == [
-        {"version": 1, "name": "initial schema"},
-        {"version": 2, "name": "asynchronous pushes"},
-        {"version": 3, "name": "webhook events"},
-        {"version": 4, "name": "drain locks"},
-    ]
+    rows = store.query("SELECT version, name FROM migrations ORDER BY version")
+    assert [row["version"] for row in rows] == list(range(1, len(MIGRATIONS) + 1))
+    assert [row["name"] for row in rows] == [name for name, _ in MIGRATIONS]
 
 
 def test_reopening_applies_no_migration_twice(tmp_path) -> None:
@@ -36,7 +34,7 @@ def test_reopening_applies_no_migration_twice(tmp_path) -> None:
     first.close()
     again = open_store(tmp_path / "a.db")
     assert again.install_id == install_id
-    assert again.scalar("SELECT count(*) FROM migrations") == 4
+    assert again.scalar("SELECT count(*) FROM migrations") == len(MIGRATIONS)
     again.close()
 
 

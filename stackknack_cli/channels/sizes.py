@@ -102,7 +102,7 @@ def _adidas_rows() -> list[tuple[str, str, str]]:
 
 @dataclass(frozen=True)
 class SizeChart:
-    """One brand's men's conversions: UK and EU sizes to US sizes (several if ambiguous)."""
+    """One brand's men's chart: UK and EU sizes to US sizes (two if ambiguous)."""
 
     brand: str
     uk: Mapping[Fraction, tuple[Fraction, ...]]
@@ -292,7 +292,7 @@ def split_sku(sku: str) -> tuple[str, str] | None:
 
 
 def size_from_title(title: str) -> str | None:
-    """Return the size after the last ``/`` of a title (``... / US 9.5``), if readable."""
+    """Return the size after the last ``/`` of a title (``... / US 9.5``), if any."""
     _, slash, tail = title.rpartition("/")
     if not slash:
         return None

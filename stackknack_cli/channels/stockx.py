@@ -115,7 +115,7 @@ class StockXChannel:
         params: Params = (),
         body: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
-        """Make one paced call with both credentials, retried, renewing the token once."""
+        """Make one paced call with both credentials; renew the token once on 401."""
         url = f"{self.base_url}{path}"
         api_key = self.tokens.api_key()
 
@@ -166,11 +166,17 @@ class StockXChannel:
                 f"{message_of(response)}"
             )
 
-    def pages(self, path: str, key: str, params: Params = ()) -> Iterator[dict[str, Any]]:
+    def pages(
+        self, path: str, key: str, params: Params = ()
+    ) -> Iterator[dict[str, Any]]:
         """Yield the ``key`` rows of every page (``pageNumber`` counts from 1)."""
         number = 1
         while True:
-            page_params = [*params, ("pageNumber", number), ("pageSize", self.page_size)]
+            page_params = [
+                *params,
+                ("pageNumber", number),
+                ("pageSize", self.page_size),
+            ]
             payload = self.get_json(path, page_params)
             if not isinstance(payload, dict):
                 raise ChannelError(f"stockx answered GET {path} with no page")
@@ -228,7 +234,9 @@ class StockXChannel:
 
     def fetch_sales(self, since: datetime) -> SalesBatch:
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
-        orders = list(self._orders("/selling/orders/active", [("sortOrder", "CREATEDAT")]))
+        orders = list(
+            self._orders("/selling/orders/active", [("sortOrder", "CREATEDAT")])
+        )
         if since < now - HISTORY_AFTER:
             history = self._orders(
                 "/selling/orders/history", [("fromDate", since.date().isoformat())]
@@ -273,7 +281,7 @@ class StockXChannel:
         return [p for p in products or [] if isinstance(p, dict)]
 
     def product_variants(self, product_id: str) -> list[dict[str, Any]]:
-        """Return a catalogue product's variants (sizes); empty for an unknown product."""
+        """Return a catalogue product's variants (sizes); empty when unknown."""
         payload = self.get_json(f"/catalog/products/{product_id}/variants")
         return [v for v in payload or [] if isinstance(v, dict)]
 
@@ -284,7 +292,9 @@ def is_shelf_ask(listing: Mapping[str, Any]) -> bool:
     return listing.get("status") == "ACTIVE" and kind == SHELF
 
 
-def variant_listing(variant_id: str, rows: Sequence[Mapping[str, Any]]) -> RemoteListing:
+def variant_listing(
+    variant_id: str, rows: Sequence[Mapping[str, Any]]
+) -> RemoteListing:
     """Fold one variant's listings into a ``RemoteListing`` (FLEX counted apart)."""
     first = rows[0]
     product = first.get("product") or {}
@@ -292,7 +302,11 @@ def variant_listing(variant_id: str, rows: Sequence[Mapping[str, Any]]) -> Remot
     shelf = [row for row in rows if is_shelf_ask(row)]
     flex = [row for row in rows if row.get("inventoryType") == "FLEX"]
     priced = sorted(
-        (row for row in rows if row.get("inventoryType") != "FLEX" and row.get("amount")),
+        (
+            row
+            for row in rows
+            if row.get("inventoryType") != "FLEX" and row.get("amount")
+        ),
         key=lambda row: str(row.get("updatedAt") or ""),
     )
     size = str(variant.get("variantValue") or "")

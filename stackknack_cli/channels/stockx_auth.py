@@ -1,4 +1,4 @@
-"""StockX credentials: the API key, and user tokens from the OAuth authorization code flow.
+"""StockX credentials: the API key, and user tokens from the OAuth code flow.
 
 Every API call carries both the application's ``x-api-key`` and a user's bearer token.
 The token comes from ``accounts.stockx.com``: the user approves the app at
@@ -36,7 +36,7 @@ TOKEN_URL = f"{ACCOUNTS_URL}{TOKEN_PATH}"
 AUDIENCE = "gateway.stockx.com"
 SCOPE = "offline_access openid"
 DEFAULT_LIFETIME_SECONDS = 3600
-"""Assumed when a token answer has no ``expires_in`` (StockX's lifetime is unconfirmed)."""
+"""Assumed when a token answer lacks ``expires_in`` (StockX's is unconfirmed)."""
 REFRESH_MARGIN_SECONDS = 300.0
 
 RECONNECT = f"run: stackknack connect {CHANNEL}"

@@ -89,7 +89,9 @@ class CatalogLookup:
 
     def __init__(self, channel: StockXChannel) -> None:
         self.channel = channel
-        self._products: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
+        self._products: dict[
+            str, list[tuple[dict[str, Any], list[dict[str, Any]]]]
+        ] = {}
 
     def variants_of(
         self, style: str
@@ -148,6 +150,8 @@ def propose_links(
             continue
         reason = "" if variant_id else "no single StockX variant of this style and size"
         proposals.append(
-            LinkProposal(sku, variant_id, style, size, source if variant_id else "", reason)
+            LinkProposal(
+                sku, variant_id, style, size, source if variant_id else "", reason
+            )
         )
     return proposals

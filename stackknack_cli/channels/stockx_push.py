@@ -1,4 +1,4 @@
-"""Writing quantities to StockX: one listing per unit, asynchronous, checked until settled.
+"""Writing quantities to StockX: one listing per unit, asynchronous, checked on.
 
 Setting a variant to N units means holding N ACTIVE STANDARD listings. Going up creates
 listings at the ask the user set (``Push.details["ask"]`` and ``["currency"]``, else
@@ -88,11 +88,15 @@ def ask_of(push: Push, rows: Sequence[Mapping[str, Any]]) -> tuple[str, str] | N
         return None
     if not value.is_finite() or value <= 0:
         return None
-    text = str(value.quantize(Decimal(1))) if value == value.to_integral() else str(value)
+    text = (
+        str(value.quantize(Decimal(1))) if value == value.to_integral() else str(value)
+    )
     return text, str(currency or DEFAULT_CURRENCY)
 
 
-def _shelf_rows(channel: StockXChannel, variant_ids: Iterable[str]) -> dict[str, list]:
+def _shelf_rows(
+    channel: StockXChannel, variant_ids: Iterable[str]
+) -> dict[str, list[dict[str, Any]]]:
     from stackknack_cli.channels.stockx import SHELF, is_shelf_ask
 
     wanted = sorted(set(variant_ids))
@@ -129,7 +133,9 @@ def _create(
     amount, currency = ask
     item = {"variantId": variant_id, "amount": amount, "currencyCode": currency}
     if count == 1:
-        payload = _accepted(channel, "POST", "/selling/listings", {**item, "active": True})
+        payload = _accepted(
+            channel, "POST", "/selling/listings", {**item, "active": True}
+        )
         return Operation("listing", (payload["listingId"], payload["operationId"]))
     size = min(count, BATCH_LIMIT)
     items = [{**item, "quantity": 1, "active": True} for _ in range(size)]
@@ -273,11 +279,15 @@ def push_all(channel: StockXChannel, pushes: Sequence[Push]) -> list[PushResult]
         ]
     for push in fresh:
         rows = live[push.channel_ref]
-        results.append(_guarded(push, lambda p=push, r=rows: _next(channel, p, r, settled)))
+        results.append(
+            _guarded(push, lambda p=push, r=rows: _next(channel, p, r, settled))
+        )
     return results
 
 
-def _poll(channel: StockXChannel, push: Push, settled: dict[int, Operation]) -> PushResult:
+def _poll(
+    channel: StockXChannel, push: Push, settled: dict[int, Operation]
+) -> PushResult:
     assert push.operation is not None
     operation = Operation.decode(push.operation)
     outcome = check_on(channel, operation)

@@ -76,6 +76,7 @@ def _register() -> None:
         reports,
         sandbox,
         syncing,
+        watch,
     )
 
     app.add_typer(connect.app, name="connect")
@@ -87,6 +88,7 @@ def _register() -> None:
     app.command("oversells")(reports.oversells)
     app.command("doctor")(doctor.doctor)
     app.command("demo")(demo.demo)
+    app.command("watch")(watch.watch)
 
 
 _register()

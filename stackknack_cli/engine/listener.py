@@ -104,7 +104,9 @@ class Listener:
             return 404, b""
         verdict = verifier.verify(request)
         if verdict.status == 401:
-            log.warning("listener: %s request refused: bad or missing signature", channel)
+            log.warning(
+                "listener: %s request refused: bad or missing signature", channel
+            )
         if verdict.notice:
             self.on_notice(verdict.notice)
         if verdict.accepted:

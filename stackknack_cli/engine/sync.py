@@ -119,8 +119,9 @@ def ingest_sales(
     if since is not None:
         start = min(start, since)
     batch = channel.fetch_sales(start)
-    for line in batch.lines:
-        outcome = inventory.apply_sale(store, channel.name, line)
+    # One transaction per poll: durable once, and re-read whole after a crash.
+    outcomes = inventory.apply_sales(store, channel.name, batch.lines)
+    for line, outcome in zip(batch.lines, outcomes, strict=True):
         report.sales += 1
         if outcome.status == "duplicate":
             report.duplicates += 1

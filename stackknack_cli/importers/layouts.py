@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from stackknack_cli.errors import InputError
 from stackknack_cli.importers.base import Header, RowReader
+from stackknack_cli.importers.ebay import EbayListings, is_ebay_listings
 from stackknack_cli.importers.inventory import InventoryExport, TrimmedInventory
 from stackknack_cli.importers.plain import COLUMNS, OPTIONAL_COLUMNS, PlainList
 from stackknack_cli.importers.products import ProductExport
 
 EXPECTED = (
     "expected a Shopify product export, a Shopify inventory export, "
-    "or the columns sku,quantity[,title]"
+    "an eBay active-listings download, or the columns sku,quantity[,title]"
 )
 
 
@@ -32,6 +33,9 @@ def detect_layout(header: Header, *, location: str | None) -> RowReader:
     has_available = "available (not editable)" in header or "available" in header
     if "sku" in header and "location" in header and has_available:
         return InventoryExport(header)
+
+    if is_ebay_listings(header):
+        return EbayListings(header)
 
     names = set(header.folded)
     if COLUMNS <= names <= COLUMNS | OPTIONAL_COLUMNS:

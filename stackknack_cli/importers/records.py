@@ -18,6 +18,7 @@ class Layout(StrEnum):
     SHOPIFY_INVENTORY_2023 = "shopify-inventory-2023"
     SHOPIFY_INVENTORY_2024 = "shopify-inventory-2024"
     SHOPIFY_INVENTORY_TRIMMED = "shopify-inventory-trimmed"
+    EBAY_LISTINGS = "ebay-listings"
     PLAIN = "plain"
 
 
@@ -36,6 +37,8 @@ class SkipReason(StrEnum):
     NO_QUANTITY = "no_quantity"
     # A later row repeats a SKU already read; the first row wins.
     DUPLICATE_SKU = "duplicate_sku"
+    # An eBay listing whose Custom Label (its SKU) is blank.
+    NO_CUSTOM_LABEL = "no_custom_label"
 
 
 class ImportRecord(NamedTuple):

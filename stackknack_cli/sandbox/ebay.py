@@ -163,7 +163,8 @@ class EbaySimulator(InventoryRoutes):
                     return _oauth_error("invalid_grant", "redirect_uri does not match")
                 if form.get("code") not in self.codes:
                     return _oauth_error(
-                        "invalid_grant", "the provided authorization grant code is invalid"
+                        "invalid_grant",
+                        "the provided authorization grant code is invalid",
                     )
                 self.codes.discard(form["code"])
                 return Response.json(self.issue_tokens())
@@ -268,7 +269,9 @@ class EbaySimulator(InventoryRoutes):
         now = stamp(self.clock)
         order_id = f"{self._digits(2)}-{self._digits(5)}-{self._digits(5)}"
         line = LineItem(self._digits(11), sku, listing_id, quantity, title)
-        self.orders[order_id] = Order(order_id, now, now, self.user_name, line_items=[line])
+        self.orders[order_id] = Order(
+            order_id, now, now, self.user_name, line_items=[line]
+        )
         return order_id
 
     def cancel(self, order_id: str) -> None:
@@ -290,7 +293,9 @@ class EbaySimulator(InventoryRoutes):
                 "outside": [vars(listing) for listing in self.outside.values()],
                 "orders": [order.to_json() for order in self.orders.values()],
                 "revisions": {
-                    lid: n for (lid, day), n in self.revisions.items() if day == self.day()
+                    lid: n
+                    for (lid, day), n in self.revisions.items()
+                    if day == self.day()
                 },
                 "requests": len(self.requests),
                 "throttled": self.throttled,
@@ -326,7 +331,9 @@ class EbaySimulator(InventoryRoutes):
         header = request.header("authorization") or ""
         scheme, _, token = header.partition(" ")
         with self._lock:
-            grant = self.access_grants.get(token) if scheme.lower() == "bearer" else None
+            grant = (
+                self.access_grants.get(token) if scheme.lower() == "bearer" else None
+            )
             if grant is None or self.clock() >= grant.expires_at:
                 raise ApiError(401, 1001, "Invalid access token", domain="OAuth")
 

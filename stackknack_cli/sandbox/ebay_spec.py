@@ -71,7 +71,9 @@ class SpecValidator:
         self._check(schema, body, "body", found)
         return found
 
-    def _check(self, schema: dict[str, Any], value: Any, where: str, out: list[str]) -> None:
+    def _check(
+        self, schema: dict[str, Any], value: Any, where: str, out: list[str]
+    ) -> None:
         schema = self._resolve(schema)
         kind = schema.get("type") or ("object" if "properties" in schema else None)
         allowed = _TYPES.get(str(kind))

@@ -147,6 +147,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "listings by SKU",
+        """
+        CREATE INDEX listings_sku ON listings (sku);
+        """,
+    ),
 ]
 
 
@@ -260,7 +266,8 @@ def open_store(path: Path | str) -> Store:
         conn.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a committed sale survives a power cut, not only a crashed process.
+        conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"cannot open database {path}: {exc}") from None
     store = Store(conn, path)

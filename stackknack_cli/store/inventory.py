@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,81 +144,94 @@ def adjust(store: Store, sku: str, delta: int, *, cause: str) -> int:
 
 
 def apply_sale(store: Store, channel: str, line: SaleLine) -> SaleOutcome:
-    """Apply one sale line exactly once, as one transaction.
+    """Apply one sale line exactly once, as one transaction (see ``apply_sales``)."""
+    return apply_sales(store, channel, [line])[0]
 
-    The line is recorded under (channel, order id, line id); seen again it changes
+
+def apply_sales(
+    store: Store, channel: str, lines: Sequence[SaleLine]
+) -> list[SaleOutcome]:
+    """Apply sale lines exactly once each, in one transaction; return their outcomes.
+
+    Each line is recorded under (channel, order id, line id); seen again it changes
     nothing. The central count drops by what is left, never below 0; a shortfall is
     recorded as an oversell. The selling channel already took its unit off, so its
     listing is only updated, not pushed, unless it now disagrees with the count.
     """
     now = iso(utcnow())
     with store.transaction() as conn:
-        sku = line.sku
-        if line.channel_ref is not None:
-            linked = conn.execute(
-                "SELECT sku FROM listings WHERE channel = ? AND channel_ref = ?",
-                (channel, line.channel_ref),
-            ).fetchone()
-            if linked is not None:
-                sku = linked[0]
-        known = (
-            sku is not None
-            and conn.execute("SELECT 1 FROM items WHERE sku = ?", (sku,)).fetchone()
-        )
+        return [_apply_line(conn, channel, line, now) for line in lines]
 
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO sales (channel, order_id, line_id, sku, quantity,"
-            " status, occurred_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                channel,
-                line.order_id,
-                line.line_id,
-                sku,
-                line.quantity,
-                "pending" if known else "unknown_sku",
-                iso(line.occurred_at) if line.occurred_at else None,
-                now,
-            ),
-        )
-        if cursor.rowcount == 0:
-            return SaleOutcome("duplicate", sku, line.quantity, 0, None)
-        sale_id = cursor.lastrowid
-        if not known or sku is None:
-            return SaleOutcome("unknown_sku", sku, line.quantity, 0, None)
 
-        # How much can be taken is decided and applied in SQL, under the write lock.
-        conn.execute(
-            "UPDATE sales SET applied = (SELECT min(available, ?) FROM items"
-            " WHERE sku = ?) WHERE id = ?",
-            (line.quantity, sku, sale_id),
-        )
-        applied, available = conn.execute(
-            "UPDATE items SET available = available -"
-            " (SELECT applied FROM sales WHERE id = ?), updated_at = ?"
-            " WHERE sku = ? RETURNING (SELECT applied FROM sales WHERE id = ?),"
-            " available",
-            (sale_id, now, sku, sale_id),
+def _apply_line(
+    conn: sqlite3.Connection, channel: str, line: SaleLine, now: str
+) -> SaleOutcome:
+    sku = line.sku
+    if line.channel_ref is not None:
+        linked = conn.execute(
+            "SELECT sku FROM listings WHERE channel = ? AND channel_ref = ?",
+            (channel, line.channel_ref),
         ).fetchone()
-        status = "applied" if applied == line.quantity else "oversell"
-        conn.execute("UPDATE sales SET status = ? WHERE id = ?", (status, sale_id))
-        reference = f"{line.order_id}/{line.line_id}"
-        _journal(conn, sku, -applied, "sale", channel=channel, reference=reference)
-        if status == "oversell":
-            conn.execute(
-                "INSERT INTO oversells (sale_id, sku, channel, wanted, missing,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (sale_id, sku, channel, line.quantity, line.quantity - applied, now),
-            )
+        if linked is not None:
+            sku = linked[0]
 
-        # The selling channel removed the sold units itself.
+    # What can be taken is decided in SQL, under the write lock, as the line is
+    # recorded; a line seen before is ignored and returns nothing.
+    row = conn.execute(
+        "INSERT OR IGNORE INTO sales (channel, order_id, line_id, sku, quantity,"
+        " applied, status, occurred_at, recorded_at)"
+        " SELECT :channel, :order, :line, :sku, :quantity,"
+        " coalesce(min(i.available, :quantity), 0),"
+        " CASE WHEN i.sku IS NULL THEN 'unknown_sku'"
+        "  WHEN i.available >= :quantity THEN 'applied' ELSE 'oversell' END,"
+        " :occurred, :now"
+        " FROM (SELECT 1) LEFT JOIN items i ON i.sku = :sku"
+        " RETURNING id, applied, status",
+        {
+            "channel": channel,
+            "order": line.order_id,
+            "line": line.line_id,
+            "sku": sku,
+            "quantity": line.quantity,
+            "occurred": iso(line.occurred_at) if line.occurred_at else None,
+            "now": now,
+        },
+    ).fetchone()
+    if row is None:
+        return SaleOutcome("duplicate", sku, line.quantity, 0, None)
+    sale_id, applied, status = row
+    if status == "unknown_sku" or sku is None:
+        return SaleOutcome("unknown_sku", sku, line.quantity, 0, None)
+
+    (available,) = conn.execute(
+        "UPDATE items SET available = available - ?, updated_at = ? WHERE sku = ?"
+        " RETURNING available",
+        (applied, now, sku),
+    ).fetchone()
+    reference = f"{line.order_id}/{line.line_id}"
+    conn.execute(
+        "INSERT INTO journal (sku, delta, available_after, cause, channel, reference,"
+        " created_at) VALUES (?, ?, ?, 'sale', ?, ?, ?)",
+        (sku, -applied, available, channel, reference, now),
+    )
+    if status == "oversell":
         conn.execute(
-            "UPDATE listings SET channel_quantity = channel_quantity - ?,"
-            " updated_at = ? WHERE channel = ? AND sku = ?"
-            " AND channel_quantity IS NOT NULL",
-            (line.quantity, now, channel, sku),
+            "INSERT INTO oversells (sale_id, sku, channel, wanted, missing,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (sale_id, sku, channel, line.quantity, line.quantity - applied, now),
         )
-        outbox.enqueue_for_sku(conn, sku, cause=f"sale {channel} {reference}")
-        return SaleOutcome(status, sku, line.quantity, int(applied), int(available))
+
+    # The selling channel removed the sold units itself.
+    conn.execute(
+        "UPDATE listings SET channel_quantity = channel_quantity - ?,"
+        " updated_at = ? WHERE channel = ? AND sku = ?"
+        " AND channel_quantity IS NOT NULL",
+        (line.quantity, now, channel, sku),
+    )
+    outbox.enqueue_for_sku(
+        conn, sku, cause=f"sale {channel} {reference}", available=available
+    )
+    return SaleOutcome(status, sku, line.quantity, int(applied), int(available))
 
 
 def link_listing(

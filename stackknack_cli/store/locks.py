@@ -55,7 +55,9 @@ def is_alive(pid: int) -> bool:
 def _is_abandoned(holder: Holder, now: str) -> bool:
     if holder.expires_at < now:
         return True
-    return holder.host == HOST and holder.pid != os.getpid() and not is_alive(holder.pid)
+    return (
+        holder.host == HOST and holder.pid != os.getpid() and not is_alive(holder.pid)
+    )
 
 
 def take(

@@ -33,17 +33,27 @@ def publish_target(available: int) -> int:
 
 
 def enqueue_for_sku(
-    conn: sqlite3.Connection, sku: str, *, cause: str, only_changed: bool = True
+    conn: sqlite3.Connection,
+    sku: str,
+    *,
+    cause: str,
+    only_changed: bool = True,
+    available: int | None = None,
 ) -> int:
     """Queue a push to every listing of ``sku`` whose known quantity differs from the
     target (or to all of them with ``only_changed=False``); return how many were queued.
 
-    Must run inside the caller's write transaction.
+    Must run inside the caller's write transaction. ``available`` saves a read when
+    the caller already has the central count.
     """
-    row = conn.execute("SELECT available FROM items WHERE sku = ?", (sku,)).fetchone()
-    if row is None:
-        return 0
-    target = publish_target(int(row[0]))
+    if available is None:
+        row = conn.execute(
+            "SELECT available FROM items WHERE sku = ?", (sku,)
+        ).fetchone()
+        if row is None:
+            return 0
+        available = int(row[0])
+    target = publish_target(available)
     now = iso(utcnow())
     condition = (
         " AND (channel_quantity IS NULL OR channel_quantity != ?)"

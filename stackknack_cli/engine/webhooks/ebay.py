@@ -1,8 +1,8 @@
 """eBay notifications: the endpoint challenge and the ``X-EBAY-SIGNATURE`` check.
 
-The signature is ECDSA with SHA-1 over the notification's JSON as eBay wrote it (compact,
-no spaces), made with a key that the Notification API hands out by key id. Keys are
-fetched once and cached for an hour.
+The signature is ECDSA with SHA-1 over the notification's JSON as eBay wrote it
+(compact, no spaces), made with a key that the Notification API hands out by key id.
+Keys are fetched once and cached for an hour.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ ORDER_TOPICS = frozenset({"ORDER_CONFIRMATION"})
 
 
 def challenge_response(challenge_code: str, token: str, endpoint: str) -> str:
-    """Return eBay's expected answer: hex SHA-256 of code, token and endpoint, in order."""
+    """Return eBay's expected answer: hex SHA-256 of code, token, endpoint, in order."""
     digest = hashlib.sha256()
     for part in (challenge_code, token, endpoint):
         digest.update(part.encode("utf-8"))
@@ -68,7 +68,7 @@ def read_signature(header: str) -> tuple[str, bytes] | None:
 
 def signed_forms(body: bytes) -> list[bytes]:
     """Return the byte strings the signature may cover: the raw body first, then its
-    compact re-serialisation (what eBay's own SDK checks) for a body sent with spaces."""
+    compact re-serialisation (what eBay's own SDK checks) for a body with spaces."""
     forms = [body]
     try:
         compact = json.dumps(
@@ -133,7 +133,9 @@ class NotificationKeys:
                 )
             return load_key(payload["key"])
         except (httpx.HTTPError, ValueError) as exc:
-            raise KeyUnavailableError(f"ebay: cannot fetch public key {kid}: {exc}")
+            raise KeyUnavailableError(
+                f"ebay: cannot fetch public key {kid}: {exc}"
+            ) from exc
 
 
 class EbayVerifier:
@@ -202,3 +204,43 @@ def _holds(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> boo
     except InvalidSignature:
         return False
     return True
+
+
+class AppToken:
+    """An eBay application access token (client credentials grant), kept until it
+    runs out; the Notification API's getPublicKey accepts it."""
+
+    SCOPE = "https://api.ebay.com/oauth/api_scope"
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._url = base_url.rstrip("/") + "/identity/v1/oauth2/token"
+        self._auth = (client_id, client_secret)
+        self._clock = clock
+        self._token: tuple[float, str] | None = None
+
+    def __call__(self) -> str:
+        if self._token is not None and self._clock() < self._token[0]:
+            return self._token[1]
+        response = self._client.post(
+            self._url,
+            auth=self._auth,
+            data={"grant_type": "client_credentials", "scope": self.SCOPE},
+        )
+        payload: Any = response.json() if response.status_code == 200 else {}
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not isinstance(token, str):
+            raise KeyUnavailableError(
+                f"ebay: no application token (HTTP {response.status_code})"
+            )
+        lifetime = float(payload.get("expires_in", 3600))
+        self._token = (self._clock() + lifetime * 0.9, token)
+        return token
