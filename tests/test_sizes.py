@@ -111,7 +111,9 @@ def test_matching_finds_the_variant_of_style_and_size() -> None:
 
 def test_match_listing_and_proposals_use_listing_details() -> None:
     listings = [
-        RemoteListing("v95", None, 2, details={"style_id": "DZ5485-612", "size": "9.5"}),
+        RemoteListing(
+            "v95", None, 2, details={"style_id": "DZ5485-612", "size": "9.5"}
+        ),
         RemoteListing("v10", None, 1, details={"style_id": "DZ5485-612", "size": "10"}),
     ]
     assert match_listing("DZ5485-612", "US 9.5", listings) == "v95"

@@ -83,7 +83,10 @@ class Listener:
 
     def start(self) -> Listener:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-listener", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="webhook-listener",
+            daemon=True,
         )
         self._thread.start()
         log.info("listener: serving webhooks on %s", self.base_url)
