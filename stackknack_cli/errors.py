@@ -15,6 +15,11 @@ class CredentialError(StackknackError):
     """A secret is missing, or the platform refused it."""
 
 
+class ReconsentRequiredError(CredentialError):
+    """The platform refused the refresh token; only a new consent in a browser can fix
+    it. Nothing is sent to that channel until then; its pushes wait in the outbox."""
+
+
 class InputError(StackknackError):
     """A file or value given by the user cannot be used."""
 

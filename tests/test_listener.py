@@ -83,8 +83,12 @@ def test_signed_shopify_event_is_stored_under_either_header_spelling(
     )
     assert answer.status_code == 200
     assert _events(store) == [
-        {"channel": "shopify", "event_id": "evt-1", "topic": "orders/create",
-         "status": "new"}
+        {
+            "channel": "shopify",
+            "event_id": "evt-1",
+            "topic": "orders/create",
+            "status": "new",
+        }
     ]
 
 
@@ -103,9 +107,12 @@ def test_duplicate_delivery_is_acknowledged_and_stored_once(served, store) -> No
     listener, _ = served
     body = b'{"id": 1}'
     for _ in range(3):
-        assert _shopify_post(
-            listener.base_url, body, shopify.sign(body, SECRET)
-        ).status_code == 200
+        assert (
+            _shopify_post(
+                listener.base_url, body, shopify.sign(body, SECRET)
+            ).status_code
+            == 200
+        )
     assert len(_events(store)) == 1
 
 
@@ -127,7 +134,11 @@ def test_oversized_body_is_refused_unread(served, store) -> None:
 
 def test_real_order_payload_from_shopify_docs_is_stored(served, store) -> None:
     sample = shared_path(
-        "realdata", "shopify-webhook-examples", "metadatas", "2026-04", "orders",
+        "realdata",
+        "shopify-webhook-examples",
+        "metadatas",
+        "2026-04",
+        "orders",
         "create.json",
     )
     body = json.dumps(json.loads(sample.read_text())["response"]).encode()
@@ -159,7 +170,9 @@ def test_clover_notification_needs_the_auth_code(served, store) -> None:
     unsigned = httpx.post(url, json=sample)
     good = httpx.post(url, json=sample, headers={"X-Clover-Auth": CLOVER_AUTH})
     assert (forged.status_code, unsigned.status_code, good.status_code) == (
-        401, 401, 200,
+        401,
+        401,
+        200,
     )
     assert [(e["channel"], e["topic"]) for e in _events(store)] == [("clover", "O")]
 
@@ -219,7 +232,11 @@ def test_ebay_vectors_verify_and_the_key_is_fetched_once(store, key_server) -> N
                 )
         finally:
             listener.stop()
-    assert results == {"VALID": [204, 204], "SIGNATURE_MISMATCH": [401], "INVALID": [401]}
+    assert results == {
+        "VALID": [204, 204],
+        "SIGNATURE_MISMATCH": [401],
+        "INVALID": [401],
+    }
     assert len(seen) == 1  # cached after the first fetch
     assert [(e["topic"], e["status"]) for e in _events(store)] == [
         ("MARKETPLACE_ACCOUNT_DELETION", "new")
@@ -236,19 +253,23 @@ def test_ebay_body_with_spaces_verifies_on_its_compact_form(key_server) -> None:
 
         verdict = verifier.verify(
             Request(
-                "POST", "/webhooks/ebay", {},
+                "POST",
+                "/webhooks/ebay",
+                {},
                 {"x-ebay-signature": vectors["VALID"]["signature"]},
                 json.dumps(vectors["VALID"]["message"], indent=2).encode(),
             )
         )
-    assert verdict.accepted and verdict.status == 204
+    assert verdict.accepted
+    assert verdict.status == 204
 
 
 def test_unreadable_ebay_signature_header_gets_401(served, store) -> None:
     listener, _ = served
     junk = base64.b64encode(b'{"alg": "none"}').decode()
     answer = httpx.post(
-        listener.base_url + "/webhooks/ebay", content=b"{}",
+        listener.base_url + "/webhooks/ebay",
+        content=b"{}",
         headers={"X-EBAY-SIGNATURE": junk},
     )
     assert answer.status_code == 401
@@ -257,4 +278,7 @@ def test_unreadable_ebay_signature_header_gets_401(served, store) -> None:
 
 def test_unknown_route_is_404(served) -> None:
     listener, _ = served
-    assert httpx.post(listener.base_url + "/webhooks/stockx", content=b"{}").status_code == 404
+    assert (
+        httpx.post(listener.base_url + "/webhooks/stockx", content=b"{}").status_code
+        == 404
+    )

@@ -7,11 +7,9 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from stackknack_cli.channels import registry
 from stackknack_cli.engine.listener import Listener
@@ -19,7 +17,6 @@ from stackknack_cli.engine.sync import ChannelReport, drain, run_sync
 from stackknack_cli.engine.watch import Watcher
 from stackknack_cli.engine.webhooks import shopify
 from stackknack_cli.store import locks, open_store
-from stackknack_cli.store.db import utcnow
 from tests.fakes import FakeChannel
 from tests.watch_helpers import sandbox_world, wait_for
 
@@ -75,7 +72,8 @@ def test_poll_waits_for_its_schedule_but_a_webhook_reads_at_once(tmp_path) -> No
             before = world.holdings(SKU)
 
             listener = Listener(
-                Path(world.store.path), {"shopify": shopify.ShopifyVerifier("s3cret")},
+                Path(world.store.path),
+                {"shopify": shopify.ShopifyVerifier("s3cret")},
                 port=0,
             ).start()
             try:
@@ -84,19 +82,31 @@ def test_poll_waits_for_its_schedule_but_a_webhook_reads_at_once(tmp_path) -> No
                 good = shopify.sign(body, "s3cret")
                 answers = [
                     # reordered (updated before create) and each delivered twice
-                    httpx.post(url, content=body, headers={
-                        "X-Shopify-Hmac-Sha256": good, "X-Shopify-Topic": topic,
-                        "X-Shopify-Event-Id": event,
-                    }).status_code
+                    httpx.post(
+                        url,
+                        content=body,
+                        headers={
+                            "X-Shopify-Hmac-Sha256": good,
+                            "X-Shopify-Topic": topic,
+                            "X-Shopify-Event-Id": event,
+                        },
+                    ).status_code
                     for topic, event in [
-                        ("orders/updated", "e2"), ("orders/create", "e1"),
-                        ("orders/updated", "e2"), ("orders/create", "e1"),
+                        ("orders/updated", "e2"),
+                        ("orders/create", "e1"),
+                        ("orders/updated", "e2"),
+                        ("orders/create", "e1"),
                     ]
                 ]
-                forged = httpx.post(url, content=body, headers={
-                    "X-Shopify-Hmac-Sha256": shopify.sign(body, "wrong"),
-                    "X-Shopify-Topic": "orders/create", "X-Shopify-Event-Id": "e3",
-                }).status_code
+                forged = httpx.post(
+                    url,
+                    content=body,
+                    headers={
+                        "X-Shopify-Hmac-Sha256": shopify.sign(body, "wrong"),
+                        "X-Shopify-Topic": "orders/create",
+                        "X-Shopify-Event-Id": "e3",
+                    },
+                ).status_code
             finally:
                 listener.stop()
             watcher.step()  # no time has passed: only the webhook can cause a read
@@ -106,10 +116,12 @@ def test_poll_waits_for_its_schedule_but_a_webhook_reads_at_once(tmp_path) -> No
         statuses = world.store.query("SELECT event_id, status FROM webhook_events")
         sales = world.store.scalar("SELECT count(*) FROM sales")
     assert before == (3, 2, 3)
-    assert answers == [200, 200, 200, 200] and forged == 401
+    assert answers == [200, 200, 200, 200]
+    assert forged == 401
     assert after == (2, 2, 2)
     assert sorted((e["event_id"], e["status"]) for e in statuses) == [
-        ("e1", "done"), ("e2", "done"),
+        ("e1", "done"),
+        ("e2", "done"),
     ]
     assert sales == 1
 
@@ -118,16 +130,20 @@ def test_watch_and_sync_together_apply_each_sale_once(tmp_path) -> None:
     with sandbox_world(tmp_path / "home") as world:
         other = open_store(world.home / "stackknack.db")
         with (
-            registry.connected_channels(world.store, credentials=world.credentials)
-            as channels,
-            registry.connected_channels(other, credentials=world.credentials)
-            as cron_channels,
+            registry.connected_channels(
+                world.store, credentials=world.credentials
+            ) as channels,
+            registry.connected_channels(
+                other, credentials=world.credentials
+            ) as cron_channels,
         ):
             watcher = Watcher(world.store, channels, intervals=FAST)
             thread = _run_in_thread(watcher)
             try:
                 for n in range(3):
-                    (world.sandbox.shopify if n % 2 else world.sandbox.clover).sell(SKU, 1)
+                    (world.sandbox.shopify if n % 2 else world.sandbox.clover).sell(
+                        SKU, 1
+                    )
                     run_sync(other, cron_channels)
                 converged = wait_for(lambda: world.holdings(SKU) == (0, 0, 0))
                 final = run_sync(other, cron_channels)
@@ -139,7 +155,7 @@ def test_watch_and_sync_together_apply_each_sale_once(tmp_path) -> None:
         journal = other.scalar("SELECT count(*) FROM journal WHERE cause = 'sale'")
         other.close()
     assert converged
-    assert len(sales) == 3 and all(s["applied"] == 1 for s in sales)
+    assert [s["applied"] for s in sales] == [1, 1, 1]
     assert journal == 3
     assert final.channels["shopify"].applied == 0
 
@@ -179,12 +195,17 @@ def test_sync_leaves_a_channel_alone_while_watch_is_sending(store) -> None:
     second_store.close()
     assert cron.channels["clover"].deferred == f"watch (pid {os.getpid()})"
     assert cron.channels["clover"].pushed == 0
-    assert report.pushed == 1 and len(slow.push_calls) == 1
+    assert report.pushed == 1
+    assert len(slow.push_calls) == 1
 
 
 def test_lock_of_a_killed_process_is_taken_over_at_once(store) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO drain_locks VALUES ('clover', 'old', ?, ?, 'watch', ?)",
@@ -193,18 +214,21 @@ def test_lock_of_a_killed_process_is_taken_over_at_once(store) -> None:
     assert locks.take(store, "clover", owner="new", purpose="sync") is None
     assert locks.holders(store)["clover"].owner == "new"
     live = locks.take(store, "clover", owner="third", purpose="sync")
-    assert live is not None and live.owner == "new"
+    assert live is not None
+    assert live.owner == "new"
 
 
 def test_stop_event_ends_the_loop_after_the_step_under_way(tmp_path) -> None:
-    with sandbox_world(tmp_path / "home") as world:
-        with registry.connected_channels(
+    with (
+        sandbox_world(tmp_path / "home") as world,
+        registry.connected_channels(
             world.store, credentials=world.credentials
-        ) as channels:
-            watcher = Watcher(world.store, channels, intervals={"shopify": 60})
-            watcher.stop.set()
-            watcher.run()
-            polled = [s.last_poll for s in watcher.status.values()]
+        ) as channels,
+    ):
+        watcher = Watcher(world.store, channels, intervals={"shopify": 60})
+        watcher.stop.set()
+        watcher.run()
+        polled = [s.last_poll for s in watcher.status.values()]
     assert polled == [None, None]
 
 
@@ -218,9 +242,21 @@ def _spawn(home: Path, *args: str) -> subprocess.Popen[bytes]:
     }
     with open(home / "watch.log", "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "stackknack_cli", "watch", "--plain",
-             "--every", "shopify=0.2", "--every", "clover=0.2", *args],
-            env=env, stdout=subprocess.DEVNULL, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "stackknack_cli",
+                "watch",
+                "--plain",
+                "--every",
+                "shopify=0.2",
+                "--every",
+                "clover=0.2",
+                *args,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
 
 
@@ -240,8 +276,10 @@ def test_cli_watch_survives_sigkill_and_stops_cleanly_on_sigterm(tmp_path) -> No
         second = _spawn(world.home)
         try:
             converged = wait_for(
-                lambda: world.holdings(SKU) == (2, 2, 2)
-                and world.holdings(SINGLE) == (0, 0, 0),
+                lambda: (
+                    world.holdings(SKU) == (2, 2, 2)
+                    and world.holdings(SINGLE) == (0, 0, 0)
+                ),
                 15,
             )
         finally:
@@ -253,7 +291,8 @@ def test_cli_watch_survives_sigkill_and_stops_cleanly_on_sigterm(tmp_path) -> No
                 raise
         err = (world.home / "watch.log").read_text()
         sales = world.store.scalar("SELECT count(*) FROM sales")
-    assert applied and converged, err
+    assert applied, err
+    assert converged, err
     assert code == 0, err
     assert "watch: started" in err
     assert sales == 2

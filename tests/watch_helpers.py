@@ -62,7 +62,7 @@ def sandbox_world(home: Path) -> Iterator[World]:
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll ``check`` until it holds or ``timeout`` seconds pass; return the last answer."""
+    """Poll ``check`` until it holds or ``timeout`` seconds pass; return its answer."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

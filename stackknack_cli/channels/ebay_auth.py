@@ -22,7 +22,11 @@ import httpx
 
 from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
 from stackknack_cli.credentials import Credentials
-from stackknack_cli.errors import ChannelError, CredentialError
+from stackknack_cli.errors import (
+    ChannelError,
+    CredentialError,
+    ReconsentRequiredError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,6 @@ REFRESH_MARGIN_SECONDS = 300.0
 """Refresh this long before the access token expires, so no call races its expiry."""
 REFRESH_WARNING_DAYS = 30
 """Warn this many days before the refresh token expires."""
-
-
-class ReconsentRequiredError(CredentialError):
-    """eBay refused the refresh token; only a new consent in a browser can fix it."""
 
 
 def consent_url(

@@ -21,7 +21,7 @@ from stackknack_cli.credentials import Credentials
 from stackknack_cli.errors import ConfigError
 from stackknack_cli.store.db import Store, iso, utcnow
 
-KNOWN = ("shopify", "clover")
+KNOWN = ("shopify", "clover", "ebay", "stockx")
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -95,6 +95,18 @@ def build(
             tokens=clover_token_provider(credentials, client, config.base_url, policy),
             base_url=config.base_url,
             policy=policy,
+        )
+    if config.name == "ebay":
+        from stackknack_cli.channels import ebay, ebay_auth
+
+        settings = config.settings
+        return ebay.EbayChannel(
+            client,
+            tokens=ebay_auth.EbayTokens(credentials, client, policy=policy),
+            base_url=config.base_url,
+            policy=policy,
+            out_of_stock_control=settings.get("out_of_stock_control"),
+            marketplace_id=settings.get("marketplace_id", "EBAY_US"),
         )
     raise ConfigError(f"unknown channel {config.name!r}; known: {', '.join(KNOWN)}")
 

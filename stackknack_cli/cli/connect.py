@@ -203,3 +203,88 @@ def _refreshed(credentials: Credentials, given: str) -> bool:
 
     entry = credentials.get_json("clover", clover_tokens.OAUTH_FIELD)
     return bool(entry and entry.get("refresh_token") != given)
+
+
+@app.command("ebay")
+def connect_ebay(
+    client_id: Annotated[str, typer.Option(help="The app's Client ID (App ID).")],
+    ru_name: Annotated[
+        str, typer.Option(help="The app's RuName (eBay's name for its redirect URL).")
+    ],
+    sandbox: Annotated[
+        bool, typer.Option(help="Use eBay's sandbox instead of production.")
+    ] = False,
+    out_of_stock_control: Annotated[
+        bool | None,
+        typer.Option(
+            "--out-of-stock-control/--no-out-of-stock-control",
+            help="Say whether the seller account keeps listings alive at 0 "
+            "(default: ask eBay).",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Call this URL instead (a simulator).")
+    ] = None,
+) -> None:
+    """Connect an eBay seller account through eBay's consent page.
+
+    Reads the app's Client Secret first, then prints the consent page's address and
+    reads the code (or the whole address eBay sent the browser to) that comes back.
+    The refresh token lasts about 18 months; `stackknack doctor` warns 30 days ahead.
+    """
+    from stackknack_cli.channels import ebay, ebay_api, ebay_auth, registry
+    from stackknack_cli.channels.http import RetryPolicy
+    from stackknack_cli.engine.sync import set_cursor
+    from stackknack_cli.store.db import utcnow
+
+    secret = read_secret("Client secret")
+    kind = "sandbox" if sandbox else "production"
+    url = base_url or ebay_api.API_BASES[kind]
+    token_url = (
+        f"{base_url}/identity/v1/oauth2/token" if base_url else ebay_auth.TOKEN_URLS[kind]
+    )
+    console.err.print("Open this page, sign in as the seller and agree:")
+    console.err.print(
+        ebay_auth.consent_url(client_id, ru_name, sandbox=sandbox), markup=False
+    )
+    answer = read_secret("Code or the address eBay sent you to")
+    policy = RetryPolicy(attempts=3)
+    with opened_store() as store, registry.http_client(url) as client:
+        credentials = Credentials(store.install_id)
+        ebay_auth.exchange_code(
+            client,
+            answer,
+            client_id=client_id,
+            client_secret=secret,
+            ru_name=ru_name,
+            credentials=credentials,
+            token_url=token_url,
+            policy=policy,
+        )
+        tokens = ebay_auth.EbayTokens(credentials, client, policy=policy)
+        channel = ebay.EbayChannel(
+            client,
+            tokens=tokens,
+            base_url=url,
+            policy=policy,
+            out_of_stock_control=out_of_stock_control,
+        )
+        try:
+            name = channel.check()
+            if out_of_stock_control is None:
+                out_of_stock_control = channel.detect_out_of_stock_control()
+        except BaseException:
+            credentials.delete("ebay", ebay_auth.OAUTH_FIELD)
+            raise
+        settings = {
+            "user": name,
+            "sandbox": sandbox,
+            "out_of_stock_control": out_of_stock_control,
+            "marketplace_id": "EBAY_US",
+        }
+        registry.save(store, "ebay", url, settings)
+        set_cursor(store, "ebay", utcnow())
+    console.out.print(
+        f"connected ebay: {console.escape(name)}; out-of-stock control "
+        f"{'on' if out_of_stock_control else 'off (listings are withdrawn at 0)'}"
+    )

@@ -222,3 +222,11 @@ def import_clover(
 ) -> None:
     """Read every Clover item and link it to the inventory by SKU."""
     _link("clover", create, dry_run, as_json)
+
+
+@app.command("ebay")
+def import_ebay(
+    create: CreateOption = True, dry_run: DryRunOption = False, as_json: JsonOption = False
+) -> None:
+    """Read every eBay inventory item and its offers and link them by SKU."""
+    _link("ebay", create, dry_run, as_json)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stackknack_cli import console
 from stackknack_cli.cli.state import opened_store
 
+if TYPE_CHECKING:
+    from stackknack_cli.engine.sync import SyncReport
+
 EXIT_QUEUED = 3
 EXIT_OVERSELL = 4
+EXIT_RECONSENT = 5
 
 
 def sync(
@@ -25,7 +29,8 @@ def sync(
     """Read new sales from every connected channel, apply them, and push the results.
 
     Exit codes: 0 all done; 1 a channel failed; 3 pushes still queued; 4 an oversell
-    was flagged (takes precedence over 3).
+    was flagged; 5 a channel needs a new consent (stackknack connect CHANNEL).
+    When several apply, the first of 4, 5, 1, 3 wins.
     """
     from stackknack_cli.channels import registry
     from stackknack_cli.engine.sync import run_sync
@@ -59,9 +64,17 @@ def sync(
             summary += f"; {len(report.oversells)} OVERSELL(S)"
         console.out.print(console.escape(summary))
 
-    if report.failed and not report.oversells:
-        raise typer.Exit(1)
+    raise typer.Exit(exit_code(report))
+
+
+def exit_code(report: SyncReport) -> int:
+    """Pick the exit code: oversell 4, then re-consent 5, failure 1, queued 3, else 0."""
     if report.oversells:
-        raise typer.Exit(EXIT_OVERSELL)
+        return EXIT_OVERSELL
+    if report.reconsent:
+        return EXIT_RECONSENT
+    if report.failed:
+        return 1
     if report.queued:
-        raise typer.Exit(EXIT_QUEUED)
+        return EXIT_QUEUED
+    return 0

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from stackknack_cli.store.db import Store, iso, utcnow
 
@@ -40,22 +42,31 @@ class Alert:
         )
 
 
+def _import_apprise() -> Any:
+    import apprise
+
+    return apprise
+
+
 class AppriseSender:
     """Send alerts to apprise URLs (Discord, Slack, ntfy, mailto, json://...)."""
 
     def __init__(self, urls: Sequence[str]) -> None:
-        import apprise
-
+        apprise = _import_apprise()
         self._apprise = apprise.Apprise()
         for url in urls:
-            if not self._apprise.add(url):
+            # apprise loads its plugins here, one of which imports the standard
+            # library's imghdr (deprecated since Python 3.11).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                added = self._apprise.add(url)
+            if not added:
                 # The URL may hold a token: name only its scheme.
                 scheme = url.split(":", 1)[0]
                 log.warning("alerts: cannot use a %s:// notification URL", scheme)
 
     def __call__(self, alert: Alert) -> None:
-        import apprise
-
+        apprise = _import_apprise()
         kind = (
             apprise.NotifyType.SUCCESS
             if alert.kind == "recovered"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stackknack_cli.channels.base import Channel, PushStatus
-from stackknack_cli.errors import ChannelUnavailableError, StackknackError
+from stackknack_cli.errors import ReconsentRequiredError, StackknackError
 from stackknack_cli.store import inventory, locks, outbox
 from stackknack_cli.store.db import Store, iso, utcnow
 
@@ -42,6 +42,8 @@ class ChannelReport:
     pending: int = 0
     dead: int = 0
     error: str | None = None
+    reconsent: bool = False
+    """The channel refused its refresh token: a new consent is needed."""
     queued: int = 0
     deferred: str | None = None
     """Who else was sending this channel's outbox, so this run left it alone."""
@@ -60,6 +62,10 @@ class SyncReport:
         return sum(report.queued for report in self.channels.values())
 
     @property
+    def reconsent(self) -> list[str]:
+        return [name for name, report in self.channels.items() if report.reconsent]
+
+    @property
     def failed(self) -> list[str]:
         return [name for name, report in self.channels.items() if report.error]
 
@@ -76,6 +82,7 @@ class SyncReport:
                 "dead": r.dead,
                 "queued": r.queued,
                 "error": r.error,
+                "needs_consent": r.reconsent,
                 "deferred": r.deferred,
             }
             for name, r in self.channels.items()
@@ -309,6 +316,7 @@ def run_sync(
             ingest_sales(store, channel, report.channels[name])
         except StackknackError as exc:
             report.channels[name].error = str(exc)
+            report.channels[name].reconsent = isinstance(exc, ReconsentRequiredError)
             notify(f"{name}: {exc}")
 
     for name, channel in channels.items():
@@ -316,8 +324,9 @@ def run_sync(
             continue
         try:
             drain(store, channel, report.channels[name])
-        except (ChannelUnavailableError, StackknackError) as exc:
+        except StackknackError as exc:
             report.channels[name].error = str(exc)
+            report.channels[name].reconsent = isinstance(exc, ReconsentRequiredError)
             notify(f"{name}: {exc}")
 
     for name in channels:

@@ -144,9 +144,32 @@ class ImportPlan:
 
     def _records(self) -> Iterator[ImportRecord]:
         try:
-            yield from self._read_rows()
+            if self.layout is Layout.EBAY_LISTINGS:
+                yield from self._unshared(self._read_rows())
+            else:
+                yield from self._read_rows()
         finally:
             self.close()
+
+    def _unshared(self, records: Iterator[ImportRecord]) -> Iterator[ImportRecord]:
+        """Hold back every listing whose custom label another listing shares.
+
+        An eBay download is read whole first (a seller's listings, not a catalogue
+        of millions), so that no shared label is imported before its twin is seen.
+        """
+        kept = list(records)
+        shared = self.summary.duplicate_skus
+        summary = self.summary
+        for record in kept:
+            if record.sku in shared:
+                summary.records -= 1
+                summary.skipped[SkipReason.SHARED_CUSTOM_LABEL] += 1
+                continue
+            yield record
+        if shared:
+            summary.skipped[SkipReason.SHARED_CUSTOM_LABEL] += summary.skipped.pop(
+                SkipReason.DUPLICATE_SKU, 0
+            )
 
     def _read_rows(self) -> Iterator[ImportRecord]:
         reader, summary, name = self._reader, self.summary, self.name
@@ -222,7 +245,12 @@ class ImportPlan:
         if not sku.strip():
             key, source = self._fallback(variant, barcode), str(self._key)
         if not key:
-            summary.skipped[SkipReason.NO_SKU] += 1
+            blank = (
+                SkipReason.NO_CUSTOM_LABEL
+                if self.layout is Layout.EBAY_LISTINGS
+                else SkipReason.NO_SKU
+            )
+            summary.skipped[blank] += 1
             options = describe_options(variant.options)
             summary.no_sku.append(
                 MissingSku(row, variant.handle, options, variant.title)

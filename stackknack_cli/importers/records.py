@@ -39,6 +39,9 @@ class SkipReason(StrEnum):
     DUPLICATE_SKU = "duplicate_sku"
     # An eBay listing whose Custom Label (its SKU) is blank.
     NO_CUSTOM_LABEL = "no_custom_label"
+    # An eBay listing whose Custom Label other listings share: none of them is
+    # imported, since which one the count belongs to is the seller's decision.
+    SHARED_CUSTOM_LABEL = "shared_custom_label"
 
 
 class ImportRecord(NamedTuple):

@@ -15,7 +15,6 @@ inject faults.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -24,18 +23,17 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
 
 from stackknack_cli.sandbox import stockx_views as views
 from stackknack_cli.sandbox.server import Request, Response
 from stackknack_cli.sandbox.shopify_faults import FaultPlan
+from stackknack_cli.sandbox.stockx_accounts import Accounts
+from stackknack_cli.sandbox.stockx_control import control
 from stackknack_cli.sandbox.stockx_market import DAY, Listing, Market, amount_error
 from stackknack_cli.sandbox.stockx_spec import DEFAULT_SPEC, SpecValidator
 
 PER_SECOND = 1
 DAILY_LIMIT = 25_000
-ACCESS_LIFETIME = 43_200
-"""Seconds; one published client mock uses 12 hours (StockX's own figure is unknown)."""
 BATCH_LIMIT = 100
 LISTING = re.compile(r"^/selling/listings/([^/]+)(?:/(activate|deactivate))?$")
 OPERATION = re.compile(r"^/selling/listings/([^/]+)/operations(?:/([^/]+))?$")
@@ -107,95 +105,34 @@ class StockXSimulator:
         self._days: dict[str, tuple[int, int]] = {}
         self._lock = threading.RLock()
 
-        self.api_key = self._secret(32)
-        self.client_id = self._secret(16)
-        self.client_secret = self._secret(32)
-        self.redirect_uri = "http://127.0.0.1:8765/callback"
-        self._codes: set[str] = set()
-        self._access: dict[str, float] = {}
-        self._refresh: set[str] = set()
-        self.auth_code = self.issue_code()
-        pair = self._issue_tokens(with_refresh=True)
+        self.accounts = Accounts(self.rng, clock, rotate=rotate_refresh_tokens)
+        self.api_key = self.accounts.secret(32)
+        self.client_id = self.accounts.client_id
+        self.client_secret = self.accounts.client_secret
+        self.redirect_uri = self.accounts.redirect_uri
+        self.auth_code = self.accounts.issue_code()
+        pair = self.accounts.issue_tokens(with_refresh=True)
         self.access_token = str(pair["access_token"])
         self.refresh_token = str(pair["refresh_token"])
 
-    def _secret(self, size: int) -> str:
-        return f"{self.rng.getrandbits(size * 4):0{size}x}"
-
-    # Credentials.
-
     def issue_code(self) -> str:
         """Return a new single-use authorization code for ``client_id``."""
-        with self._lock:
-            code = self._secret(24)
-            self._codes.add(code)
-            return code
-
-    def _issue_tokens(self, *, with_refresh: bool) -> dict[str, object]:
-        access = "eyJ" + self._secret(40)
-        self._access[access] = self.clock() + ACCESS_LIFETIME
-        payload: dict[str, object] = {
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": ACCESS_LIFETIME,
-            "scope": "offline_access openid",
-        }
-        if with_refresh:
-            refresh = self._secret(48)
-            self._refresh.add(refresh)
-            payload["refresh_token"] = refresh
-        return payload
+        return self.accounts.issue_code()
 
     def expire_access_tokens(self) -> None:
         """Make every access token already issued expired (refresh tokens stay)."""
-        with self._lock:
-            now = self.clock()
-            self._access = {token: now - 1 for token in self._access}
-
-    def _token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8")).items()}
-        if form.get("client_id") != self.client_id or (
-            form.get("client_secret") != self.client_secret
-        ):
-            return Response.json({"error": "access_denied"}, 401)
-        grant = form.get("grant_type")
-        with self._lock:
-            if grant == "authorization_code":
-                if form.get("code") not in self._codes:
-                    return Response.json({"error": "invalid_grant"}, 403)
-                if form.get("redirect_uri") != self.redirect_uri:
-                    return Response.json({"error": "invalid_grant"}, 403)
-                self._codes.discard(form["code"])
-                return Response.json(self._issue_tokens(with_refresh=True))
-            if grant == "refresh_token":
-                refresh = form.get("refresh_token", "")
-                if refresh not in self._refresh:
-                    return Response.json({"error": "invalid_grant"}, 403)
-                if self.rotate_refresh_tokens:
-                    self._refresh.discard(refresh)
-                payload = self._issue_tokens(with_refresh=self.rotate_refresh_tokens)
-                return Response.json(payload)
-        return Response.json({"error": "unsupported_grant_type"}, 400)
-
-    def _authorize(self, request: Request) -> Response:
-        if request.arg("client_id") != self.client_id:
-            return Response.json({"error": "unknown client"}, 400)
-        query = {"code": self.issue_code(), "state": request.arg("state") or ""}
-        target = f"{request.arg('redirect_uri')}?{urlencode(query)}"
-        return Response(302, b"", {"Location": target})
-
-    # The HTTP face.
+        self.accounts.expire_access_tokens()
 
     def app(self, request: Request) -> Response:
         if request.path.startswith("/_sandbox/"):
             try:
-                return self._control(request)
+                return control(self, request)
             except (ApiError, KeyError, ValueError, TypeError) as exc:
                 return _error(400, str(exc))
         if request.method == "POST" and request.path == "/oauth/token":
-            return self._token(request)
+            return self.accounts.token(request)
         if request.method == "GET" and request.path == "/authorize":
-            return self._authorize(request)
+            return self.accounts.authorize(request)
         if not request.path.startswith("/v2/"):
             return _error(404, "Not Found")
         with self._lock:
@@ -236,8 +173,7 @@ class StockXSimulator:
                 raise _Throttled(1)
             starts.append(now)
             self._days[key] = (day, used + 1)
-            expiry = self._access.get(token) if scheme.lower() == "bearer" else None
-            if expiry is None or now >= expiry:
+            if scheme.lower() != "bearer" or not self.accounts.is_live(token):
                 raise ApiError(401, "Unauthorized")
 
     def _serve(self, request: Request) -> Response:
@@ -496,60 +432,6 @@ class StockXSimulator:
                 "throttled": self.throttled,
                 "spec_checked": self.validator.active,
             }
-
-    def _control(self, request: Request) -> Response:
-        action = request.path.removeprefix("/_sandbox/")
-        if request.method == "GET" and action == "state":
-            return Response.json(self.state())
-        body = json.loads(request.body) if request.body else {}
-        if request.method != "POST":
-            return _error(404, "Not Found")
-        if action == "products":
-            sizes = [str(size) for size in body["sizes"]]
-            found = self.seed_product(
-                body["title"],
-                body["style_id"],
-                brand=body.get("brand", "Nike"),
-                sizes=sizes,
-            )
-            return Response.json(found)
-        if action == "listings":
-            ids = self.seed_listings(
-                self._variant_of(body),
-                str(body["amount"]),
-                quantity=int(body.get("quantity", 1)),
-                inventory_type=str(body.get("inventory_type", "STANDARD")),
-                status=str(body.get("status", "ACTIVE")),
-            )
-            return Response.json({"listing_ids": ids})
-        if action == "sell":
-            number = self.sell(
-                self._variant_of(body), inventory_type=body.get("inventory_type")
-            )
-            return Response.json({"order_number": number})
-        if action == "complete":
-            with self._lock:
-                order = self.market.complete(
-                    body["order_number"], body.get("status", "COMPLETED")
-                )
-            return Response.json({"order_number": order.number, "status": order.status})
-        if action == "operations":
-            with self._lock:
-                if "delay" in body:
-                    self.market.delay = float(body["delay"])
-                if body.get("fail_next"):
-                    error = str(body.get("error", "Listing failed"))
-                    self.market.fail_next(int(body["fail_next"]), error=error)
-            return Response.json({"delay": self.market.delay})
-        if action == "faults":
-            self.faults.configure(body)
-            return Response.json({"down": self.faults.is_down})
-        if action == "code":
-            return Response.json({"code": self.issue_code()})
-        if action == "expire-tokens":
-            self.expire_access_tokens()
-            return Response.json({"expired": True})
-        return _error(404, "Not Found")
 
 
 class _Throttled(Exception):

@@ -20,7 +20,8 @@ DAY = 86_400
 
 
 def iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    stamp = datetime.fromtimestamp(moment, tz=UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The StockX adapter alone, against httpx_mock: headers, pacing, pushes, sales, tokens."""
+"""The StockX adapter alone, against httpx_mock: headers, pacing, pushes, tokens."""
 
 from __future__ import annotations
 
