@@ -108,6 +108,18 @@ def build(
             out_of_stock_control=settings.get("out_of_stock_control"),
             marketplace_id=settings.get("marketplace_id", "EBAY_US"),
         )
+    if config.name == "stockx":
+        from stackknack_cli.channels import stockx, stockx_auth
+
+        user_tokens = stockx_auth.StockXTokens(
+            credentials,
+            client,
+            token_url=config.settings.get("token_url", stockx_auth.TOKEN_URL),
+            policy=policy,
+        )
+        return stockx.StockXChannel(
+            client, tokens=user_tokens, base_url=config.base_url, policy=policy
+        )
     raise ConfigError(f"unknown channel {config.name!r}; known: {', '.join(KNOWN)}")
 
 

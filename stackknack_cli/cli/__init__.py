@@ -89,6 +89,7 @@ def _register() -> None:
     app.command("doctor")(doctor.doctor)
     app.command("demo")(demo.demo)
     app.command("watch")(watch.watch)
+    app.add_typer(watch.webhooks_app, name="webhooks")
 
 
 _register()

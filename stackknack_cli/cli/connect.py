@@ -241,7 +241,9 @@ def connect_ebay(
     kind = "sandbox" if sandbox else "production"
     url = base_url or ebay_api.API_BASES[kind]
     token_url = (
-        f"{base_url}/identity/v1/oauth2/token" if base_url else ebay_auth.TOKEN_URLS[kind]
+        f"{base_url}/identity/v1/oauth2/token"
+        if base_url
+        else ebay_auth.TOKEN_URLS[kind]
     )
     console.err.print("Open this page, sign in as the seller and agree:")
     console.err.print(
@@ -288,3 +290,72 @@ def connect_ebay(
         f"connected ebay: {console.escape(name)}; out-of-stock control "
         f"{'on' if out_of_stock_control else 'off (listings are withdrawn at 0)'}"
     )
+
+
+@app.command("stockx")
+def connect_stockx(
+    client_id: Annotated[str, typer.Option(help="The OAuth client id of your app.")],
+    redirect_uri: Annotated[
+        str, typer.Option(help="The callback URL registered for your app.")
+    ],
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Call this URL instead (a simulator); it also serves OAuth."),
+    ] = None,
+) -> None:
+    """Connect a StockX seller account: API key, then the OAuth consent.
+
+    Reads the API key, then the client secret, then prints the consent page's
+    address and reads the code (or the whole address StockX redirected to).
+    """
+    import secrets
+
+    from stackknack_cli.channels import registry, stockx, stockx_auth
+    from stackknack_cli.channels.http import RetryPolicy
+    from stackknack_cli.engine.sync import set_cursor
+    from stackknack_cli.store.db import utcnow
+
+    api_key = read_secret("API key")
+    client_secret = read_secret("Client secret")
+    accounts = base_url or stockx_auth.ACCOUNTS_URL
+    url = f"{base_url}/v2" if base_url else stockx.API_URL
+    token_url = f"{accounts}{stockx_auth.TOKEN_PATH}"
+    state = secrets.token_urlsafe(16)
+    console.err.print("Open this page, sign in as the seller and allow access:")
+    console.err.print(
+        stockx_auth.authorize_url(
+            client_id, redirect_uri, state, accounts_url=accounts
+        ),
+        markup=False,
+    )
+    answer = read_secret("Code or the address StockX sent you to")
+    policy = RetryPolicy(attempts=3)
+    with opened_store() as store, registry.http_client(url) as client:
+        credentials = Credentials(store.install_id)
+        stockx_auth.exchange_code(
+            client,
+            answer,
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri,
+            credentials=credentials,
+            token_url=token_url,
+            state=state,
+            policy=policy,
+        )
+        stockx_auth.store_api_key(credentials, api_key)
+        tokens = stockx_auth.StockXTokens(
+            credentials, client, token_url=token_url, policy=policy
+        )
+        channel = stockx.StockXChannel(
+            client, tokens=tokens, base_url=url, policy=policy
+        )
+        try:
+            name = channel.check()
+        except BaseException:
+            credentials.delete("stockx", stockx_auth.OAUTH_FIELD)
+            credentials.delete("stockx", stockx_auth.API_KEY_FIELD)
+            raise
+        registry.save(store, "stockx", url, {"token_url": token_url, "user": name})
+        set_cursor(store, "stockx", utcnow())
+    console.out.print(f"connected stockx: {console.escape(name)}")

@@ -152,7 +152,14 @@ def _print_csv_result(result: dict[str, Any], summary: ImportSummary) -> None:
         console.warn(f"{len(summary.negative)} negative quantities were imported as 0")
 
 
-def _link(channel_name: str, create: bool, dry_run: bool, as_json: bool) -> None:
+def _link(
+    channel_name: str,
+    create: bool,
+    dry_run: bool,
+    as_json: bool,
+    *,
+    use_catalog: bool = False,
+) -> None:
     from stackknack_cli.channels import registry
     from stackknack_cli.engine.linking import link_channel
 
@@ -161,7 +168,11 @@ def _link(channel_name: str, create: bool, dry_run: bool, as_json: bool) -> None
         registry.connected_channels(store, [channel_name]) as channels,
     ):
         report = link_channel(
-            store, channels[channel_name], create_missing=create, dry_run=dry_run
+            store,
+            channels[channel_name],
+            create_missing=create,
+            dry_run=dry_run,
+            use_catalog=use_catalog,
         )
     if as_json:
         console.print_json(report.as_dict())
@@ -226,7 +237,30 @@ def import_clover(
 
 @app.command("ebay")
 def import_ebay(
-    create: CreateOption = True, dry_run: DryRunOption = False, as_json: JsonOption = False
+    create: CreateOption = True,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Read every eBay inventory item and its offers and link them by SKU."""
     _link("ebay", create, dry_run, as_json)
+
+
+@app.command("stockx")
+def import_stockx(
+    catalog: Annotated[
+        bool,
+        typer.Option(
+            "--catalog",
+            help="Look up SKUs with no StockX listing in StockX's catalogue "
+            "(one request a second each).",
+        ),
+    ] = False,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Link StockX variants to inventory SKUs by style id and size.
+
+    A SKU such as DZ5485-612-10, or a title ending in "US 10", gives the style and
+    size; sizes are compared in one sizing system (10, US 10 and US M 10 are one).
+    """
+    _link("stockx", False, dry_run, as_json, use_catalog=catalog)

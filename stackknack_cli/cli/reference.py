@@ -1,7 +1,7 @@
 """Write the command reference (docs/commands.md) from the CLI itself.
 
-Run ``python -m stackknack_cli.cli.reference > docs/commands.md``; a test checks that the
-file matches, so the reference never drifts from the code.
+Run ``python -m stackknack_cli.cli.reference > docs/commands.md``; a test checks that
+the file matches, so the reference never drifts from the code.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ def _walk(command: Any, ctx: Any) -> Iterator[tuple[str, str]]:
         if getattr(sub, "hidden", False):
             continue
         child = sub.context_class(
-            sub, info_name=name, parent=ctx, terminal_width=WIDTH, max_content_width=WIDTH
+            sub,
+            info_name=name,
+            parent=ctx,
+            terminal_width=WIDTH,
+            max_content_width=WIDTH,
         )
         yield from _walk(sub, child)
 

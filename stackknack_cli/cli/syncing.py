@@ -68,7 +68,7 @@ def sync(
 
 
 def exit_code(report: SyncReport) -> int:
-    """Pick the exit code: oversell 4, then re-consent 5, failure 1, queued 3, else 0."""
+    """Pick the exit code: oversell 4, re-consent 5, failure 1, queued 3, else 0."""
     if report.oversells:
         return EXIT_OVERSELL
     if report.reconsent:

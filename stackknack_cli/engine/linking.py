@@ -9,7 +9,7 @@ on the channel cannot be linked and are reported.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stackknack_cli.channels.base import Channel, RemoteListing
@@ -46,10 +46,19 @@ def link_channel(
     *,
     create_missing: bool = True,
     dry_run: bool = False,
+    use_catalog: bool = False,
 ) -> LinkReport:
-    """Read every listing of ``channel`` and link it by SKU, in one transaction."""
+    """Read every listing of ``channel`` and link it by SKU, in one transaction.
+
+    StockX has no seller SKU: its variants are matched to inventory SKUs by style id
+    and size (from the SKU or the title), and with ``use_catalog`` SKUs with no
+    StockX listing are looked up in its catalogue (one paced call each).
+    """
     report = LinkReport(channel.name)
     listings = list(channel.fetch_listings())
+    if channel.name == "stockx":
+        listings = _matched_by_style(store, channel, listings, report, use_catalog)
+        create_missing = False
     report.listings = len(listings)
     counts = Counter(listing.sku for listing in listings if listing.sku)
     report.duplicates = sorted(sku for sku, n in counts.items() if n > 1)
@@ -107,3 +116,34 @@ def _link_one(
     report.pushes += outbox.enqueue_for_sku(
         conn, listing.sku, cause=f"link {channel}", only_changed=True
     )
+
+
+def _matched_by_style(
+    store: Store,
+    channel: Channel,
+    listings: list[RemoteListing],
+    report: LinkReport,
+    use_catalog: bool,
+) -> list[RemoteListing]:
+    """Give StockX variants the inventory SKU whose style id and size they match."""
+    from stackknack_cli.channels import stockx_catalog
+
+    items = [
+        (row["sku"], row["title"])
+        for row in store.query("SELECT sku, title FROM items")
+    ]
+    catalog = channel if use_catalog else None
+    proposals = stockx_catalog.propose_links(items, listings, channel=catalog)  # type: ignore[arg-type]
+    by_ref = {listing.channel_ref: listing for listing in listings}
+    matched = []
+    for proposal in proposals:
+        if proposal.variant_id is None:
+            continue
+        found = by_ref.get(proposal.variant_id)
+        matched.append(
+            replace(found, sku=proposal.sku)
+            if found is not None
+            else RemoteListing(proposal.variant_id, proposal.sku, 0, active=False)
+        )
+    report.unmatched = [p.sku for p in proposals if p.variant_id is None]
+    return matched

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from functools import cached_property
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

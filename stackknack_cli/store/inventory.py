@@ -244,13 +244,18 @@ def link_listing(
     active: bool = True,
     details: Mapping[str, Any] | None = None,
 ) -> int:
-    """Link (or re-link) the channel's listing ``channel_ref`` to ``sku``; return id."""
+    """Link (or re-link) the channel's listing ``channel_ref`` to ``sku``; return id.
+
+    New ``details`` are merged into the stored ones, so what a channel stops showing
+    (StockX's ask price once a variant has no listing left) is kept.
+    """
     now = iso(utcnow())
     row = conn.execute(
         "INSERT INTO listings (sku, channel, channel_ref, details, channel_quantity,"
         " active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (channel, sku) DO UPDATE SET channel_ref = excluded.channel_ref,"
-        " details = excluded.details, channel_quantity = excluded.channel_quantity,"
+        " details = json_patch(listings.details, excluded.details),"
+        " channel_quantity = excluded.channel_quantity,"
         " active = excluded.active, updated_at = excluded.updated_at RETURNING id",
         (
             sku,
