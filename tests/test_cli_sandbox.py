@@ -103,3 +103,17 @@ def test_sandbox_prints_urls_and_credentials_then_stops_on_signal(
     assert described["clover"]["api_token"]
     assert process.returncode == 0
     assert not (tmp_path / "sandbox.json").exists()
+
+
+def test_sandbox_sell_on_ebay_and_stockx(capsys, monkeypatch) -> None:
+    with runtime.Sandbox() as sandbox:
+        sandbox.seed([("DZ5485-612-10", "Jordan 1 / US 10", 2)])
+        runtime.write_state(sandbox)
+        for channel in ("ebay", "stockx"):
+            outcome = invoke(
+                capsys, monkeypatch, "sandbox", "sell", "--channel", channel,
+                "--sku", "DZ5485-612-10",
+            )  # fmt: skip
+            assert outcome.code == 0, outcome.err
+        assert sandbox.held("ebay", "DZ5485-612-10") == 1
+        assert sandbox.held("stockx", "DZ5485-612-10") == 1

@@ -145,6 +145,7 @@ def connected_channels(
     only: Sequence[str] | None = None,
     *,
     credentials: Credentials | None = None,
+    policy: RetryPolicy | None = None,
 ) -> Iterator[dict[str, Channel]]:
     """Build every connected channel (or those in ``only``); close clients after."""
     configs = load(store)
@@ -163,7 +164,7 @@ def connected_channels(
         for name, config in configs.items():
             client = http_client(config.base_url)
             clients.append(client)
-            channels[name] = build(config, credentials, client)
+            channels[name] = build(config, credentials, client, policy=policy)
         yield channels
     finally:
         for client in clients:

@@ -13,6 +13,8 @@ from stackknack_cli import console
 if TYPE_CHECKING:
     from stackknack_cli.sandbox.demo import DemoResult
 
+COLUMNS = ("central", "shopify", "clover", "ebay", "stockx")
+
 
 def demo(
     catalog: Annotated[
@@ -67,14 +69,14 @@ def _print_table(result: DemoResult, *, show_all: bool) -> None:
     from rich.table import Table
 
     def counts(values: dict[str, int]) -> str:
-        return " / ".join(str(values[k]) for k in ("central", "shopify", "clover"))
+        return " ".join(str(values[k]) for k in COLUMNS)
 
     table = Table(
         "SKU",
         "before",
         "after",
         "what happened",
-        title="central / shopify / clover, before and after one sync",
+        title="central shopify clover ebay stockx, before and after syncing",
     )
     for row in result.rows:
         if not show_all and not row.note:

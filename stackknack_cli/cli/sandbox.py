@@ -14,7 +14,7 @@ from stackknack_cli import console
 from stackknack_cli.errors import InputError
 
 app = typer.Typer(
-    help="Run local Shopify and Clover simulators on 127.0.0.1 to try stackknack."
+    help="Run local Shopify, Clover, eBay and StockX simulators on 127.0.0.1."
 )
 
 
@@ -60,7 +60,7 @@ def serve(
 
 @app.command("sell")
 def sell(
-    channel: Annotated[str, typer.Option(help="shopify or clover.")],
+    channel: Annotated[str, typer.Option(help="shopify, clover, ebay or stockx.")],
     sku: Annotated[str, typer.Option(help="The SKU to sell.")],
     quantity: Annotated[int, typer.Option(min=1, help="Units to sell.")] = 1,
 ) -> None:
@@ -72,12 +72,20 @@ def sell(
     urls = runtime.read_state()
     if channel not in urls:
         raise InputError(f"unknown channel {channel!r}; use one of {', '.join(urls)}")
+    body: dict[str, object] = {"sku": sku, "quantity": quantity}
+    if channel == "stockx":
+        # StockX knows no SKU: a buyer picks a style and a size.
+        from stackknack_cli.channels.stockx_catalog import sku_style_size
+
+        parts = sku_style_size(sku)
+        if parts is None or quantity != 1:
+            raise InputError(
+                f"on stockx sell one unit of a SKU made of style and size, not {sku!r}"
+            )
+        body = {"style_id": parts[0], "size": parts[1]}
     try:
         response = httpx.post(
-            f"{urls[channel]}/_sandbox/sell",
-            json={"sku": sku, "quantity": quantity},
-            trust_env=False,
-            timeout=10,
+            f"{urls[channel]}/_sandbox/sell", json=body, trust_env=False, timeout=10
         )
     except httpx.TransportError as exc:
         raise InputError(

@@ -1,20 +1,25 @@
-"""Run the Shopify and Clover simulators together on 127.0.0.1, as ``stackknack
-sandbox`` and the demo do, and find a running sandbox from another process."""
+"""Run the four platform simulators together on 127.0.0.1, as ``stackknack sandbox``
+and the demo do, and find a running sandbox from another process."""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from stackknack_cli import config
 from stackknack_cli.sandbox.clover import CloverSimulator
+from stackknack_cli.sandbox.ebay import EbaySimulator
 from stackknack_cli.sandbox.server import SimServer
 from stackknack_cli.sandbox.shopify import ShopifySimulator
+from stackknack_cli.sandbox.stockx import StockXSimulator
 
 CATALOG = Path(__file__).parent / "data" / "sneakers.csv"
-CHANNELS = ("shopify", "clover")
+CHANNELS = ("shopify", "clover", "ebay", "stockx")
+DEFAULT_ASK = "200"
+"""The StockX ask price of seeded listings (StockX amounts are strings in dollars)."""
 
 
 def state_file() -> Path:
@@ -23,14 +28,20 @@ def state_file() -> Path:
 
 
 class Sandbox:
-    """Both simulators, each on its own free port of 127.0.0.1."""
+    """The four simulators, each on its own free port of 127.0.0.1."""
 
     def __init__(self, *, seed: int = 0) -> None:
         self.shopify = ShopifySimulator(seed=seed)
         self.clover = CloverSimulator(seed=seed)
+        self.ebay = EbaySimulator(seed=seed, out_of_stock_control=True)
+        self.stockx = StockXSimulator(seed=seed)
+        self.stockx_variants: dict[str, str] = {}
+        """Inventory SKU -> StockX variant id of the seeded catalogue."""
         self._servers = {
             "shopify": SimServer(self.shopify.app),
             "clover": SimServer(self.clover.app),
+            "ebay": SimServer(self.ebay.app),
+            "stockx": SimServer(self.stockx.app),
         }
 
     def url(self, channel: str) -> str:
@@ -52,13 +63,56 @@ class Sandbox:
         self.stop()
 
     def seed(self, items: Iterable[tuple[str, str, int]]) -> int:
-        """List every (SKU, title, quantity) on both channels; return how many."""
-        count = 0
-        for sku, title, quantity in items:
+        """List every (SKU, title, quantity) on all four channels; return how many.
+
+        On StockX a SKU must read as a style id and a size (``DZ5485-612-9.5``, or a
+        title ending in ``US 9.5``); others are left off StockX, as a reseller would.
+        """
+        from stackknack_cli.channels.stockx_catalog import sku_style_size
+
+        rows = list(items)
+        styles: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
+        for sku, title, quantity in rows:
             self.shopify.seed(sku, title=title, quantity=quantity)
             self.clover.seed(name=title, sku=sku, quantity=quantity, price=0)
-            count += 1
-        return count
+            self.ebay.seed(sku, quantity=quantity, title=title)
+            parts = sku_style_size(sku, title)
+            if parts is not None:
+                styles[parts[0]].append((sku, title, parts[1], quantity))
+
+        for style, variants in styles.items():
+            product_title = variants[0][1].split(" / ")[0]
+            sizes = [size for _, _, size, _ in variants]
+            ids = self.stockx.seed_product(product_title, style, sizes=sizes)
+            for sku, _, size, quantity in variants:
+                self.stockx_variants[sku] = ids[size]
+                if quantity > 0:
+                    self.stockx.seed_listings(ids[size], DEFAULT_ASK, quantity=quantity)
+        return len(rows)
+
+    def sell(self, channel: str, sku: str, quantity: int = 1) -> str:
+        """Make a sale of ``sku`` on ``channel`` as a shopper would; return its id."""
+        if channel == "shopify":
+            return self.shopify.sell(sku, quantity)
+        if channel == "clover":
+            return self.clover.sell(sku, quantity)
+        if channel == "ebay":
+            return self.ebay.sell(sku, quantity)
+        orders = [self.stockx.sell(self.stockx_variants[sku]) for _ in range(quantity)]
+        return ",".join(orders)
+
+    def held(self, channel: str, sku: str) -> int:
+        """Return what ``channel`` offers of ``sku`` now (its own count)."""
+        if channel == "shopify":
+            return self.shopify.available(sku)
+        if channel == "clover":
+            return int(self.clover.stock(sku) or 0)
+        if channel == "ebay":
+            items = self.ebay.state()["items"]
+            item = next(i for i in items if i["sku"] == sku)
+            return int(item["availability"]["shipToLocationAvailability"]["quantity"])
+        variant = self.stockx_variants.get(sku)
+        return self.stockx.active_count(variant) if variant else 0
 
     def describe(self) -> dict[str, Any]:
         """Return each simulator's base URL and the credentials it accepts."""
@@ -78,6 +132,21 @@ class Sandbox:
                 "api_token": self.clover.api_token,
                 "client_id": self.clover.client_id,
                 "refresh_token": self.clover.refresh_token,
+            },
+            "ebay": {
+                "base_url": self.url("ebay"),
+                "client_id": self.ebay.client_id,
+                "client_secret": self.ebay.client_secret,
+                "ru_name": self.ebay.ru_name,
+                "consent_code": self.ebay.consent_code,
+            },
+            "stockx": {
+                "base_url": self.url("stockx"),
+                "api_key": self.stockx.api_key,
+                "client_id": self.stockx.client_id,
+                "client_secret": self.stockx.client_secret,
+                "redirect_uri": self.stockx.redirect_uri,
+                "auth_code": self.stockx.auth_code,
             },
         }
 
