@@ -73,6 +73,7 @@ def _register() -> None:
         demo,
         doctor,
         importing,
+        inventory,
         reports,
         sandbox,
         syncing,
@@ -87,6 +88,12 @@ def _register() -> None:
     app.command("outbox")(reports.outbox_cmd)
     app.command("oversells")(reports.oversells)
     app.command("doctor")(doctor.doctor)
+    app.command("adjust", context_settings={"ignore_unknown_options": True})(
+        inventory.adjust
+    )
+    app.command("explain")(inventory.explain)
+    app.command("reconcile")(inventory.reconcile)
+    app.add_typer(inventory.rules_app, name="rules")
     app.command("demo")(demo.demo)
     app.command("watch")(watch.watch)
     app.add_typer(watch.webhooks_app, name="webhooks")

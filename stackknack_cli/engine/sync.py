@@ -182,10 +182,7 @@ def _resolve_mismatch(
         known = conn.execute(
             "SELECT channel_quantity FROM listings WHERE id = ?", (entry.listing_id,)
         ).fetchone()[0]
-        available = conn.execute(
-            "SELECT available FROM items WHERE sku = ?", (entry.sku,)
-        ).fetchone()[0]
-        target = outbox.publish_target(int(available))
+        target = outbox.target_of(conn, entry.listing_id)
         unexplained = known is not None and holds < known
         waited_enough = first_seen is not None and now - first_seen > UNEXPLAINED_GRACE
         if unexplained and not waited_enough:

@@ -113,6 +113,9 @@ def _is_due(store: Store, channel: str) -> bool:
     )
 
 
+RECONCILE_EVERY = 3600.0
+
+
 @dataclass
 class Watcher:
     """Poll, apply and push for every channel until ``stop`` is set."""
@@ -128,6 +131,8 @@ class Watcher:
     on_status: Callable[[Snapshot], None] = lambda snapshot: None
     merchants: Mapping[str, str] = field(default_factory=dict)
     listener: str | None = None
+    reconcile_every: float | None = RECONCILE_EVERY
+    """Seconds between drift checks (``stackknack reconcile`` without --fix)."""
 
     def __post_init__(self) -> None:
         self.status = {
@@ -138,6 +143,11 @@ class Watcher:
         self._lock = threading.Lock()
         self._sales: list[activity.SaleTrail] = []
         self._sales_at: float | None = None
+        self._next_reconcile = (
+            None
+            if self.reconcile_every is None
+            else self.clock() + self.reconcile_every
+        )
 
     def request_poll(self, channel: str, since: datetime | None = None) -> None:
         """Ask for ``channel``'s sales to be read now (safe from any thread)."""
@@ -185,11 +195,32 @@ class Watcher:
             state = self.status[name]
             if state.error is None and (drain_all or _is_due(self.store, name)):
                 self._drain(channel, state)
+        self._check_drift()
         self._publish()
         if any(_is_due(self.store, name) for name in self.channels):
             return 0.0
         return min((s.next_poll for s in self.status.values()), default=IDLE_WAIT) - (
             self.clock()
+        )
+
+    def _check_drift(self) -> None:
+        """Report listings that show another number than they should, now and then."""
+        if self._next_reconcile is None or self.clock() < self._next_reconcile:
+            return
+        assert self.reconcile_every is not None
+        self._next_reconcile = self.clock() + self.reconcile_every
+        from stackknack_cli.engine.reconcile import reconcile
+
+        report = reconcile(self.store, self.channels)
+        for drift in report.drifts:
+            self.on_line(
+                f"drift: {drift.channel} shows {drift.live} of {drift.sku}, "
+                f"should show {drift.target}; run: stackknack reconcile --fix"
+            )
+        log.info(
+            "watch: reconcile checked %d listings, %d drift",
+            report.checked,
+            len(report.drifts),
         )
 
     def _poll(

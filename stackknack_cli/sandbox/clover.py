@@ -40,6 +40,8 @@ REFRESH_LIFETIME = 365 * 24 * 3600.0
 ITEM_FILTERS = ("id", "sku", "code", "name", "modifiedTime", "available", "hidden")
 ORDER_FILTERS = ("id", "modifiedTime", "createdTime", "state", "paymentState")
 FILTER = re.compile(r"^([A-Za-z.]+)\s*(>=|<=|!=|=|>|<)\s*(.*)$")
+IN_FILTER = re.compile(r"^([A-Za-z.]+)\s+in\s*\((.*)\)$")
+"""Clover's ``filter=id in ('A','B')``: many objects in one list call."""
 MERCHANT_PATH = re.compile(r"^/v3/merchants/([^/]+)(/.*)?$")
 
 
@@ -71,10 +73,14 @@ def _parse_filters(
 ) -> list[tuple[str, str, str]]:
     filters = []
     for raw in request.query.get("filter", []):
-        match = FILTER.match(raw)
+        match = IN_FILTER.match(raw) or FILTER.match(raw)
         if match is None:
             raise ApiError(400, f"Invalid filter: {raw}")
-        name, op, value = match.groups()
+        if match.re is IN_FILTER:
+            name, value = match.groups()
+            op = "in"
+        else:
+            name, op, value = match.groups()
         if name not in allowed and name != "itemStock.quantity":
             raise ApiError(400, f"Invalid filter field: {name}")
         filters.append((name, op, value))
@@ -447,6 +453,9 @@ class CloverSimulator:
         value: Any = payload
         for part in name.split("."):
             value = value.get(part) if isinstance(value, dict) else None
+        if op == "in":
+            wanted = {v.strip().strip("'\"") for v in raw.split(",")}
+            return str(value) in wanted
         return _compare(value, op, _typed(value, raw) if value is not None else raw)
 
     def _update_item(self, item: Item, body: Any) -> None:

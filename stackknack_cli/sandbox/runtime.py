@@ -28,9 +28,12 @@ def state_file() -> Path:
 
 
 class Sandbox:
-    """The four simulators, each on its own free port of 127.0.0.1."""
+    """The four simulators, each on its own free port of 127.0.0.1.
 
-    def __init__(self, *, seed: int = 0) -> None:
+    ``latency`` seconds are added to every API call (benchmarks use it; 0 by default).
+    """
+
+    def __init__(self, *, seed: int = 0, latency: float = 0.0) -> None:
         self.shopify = ShopifySimulator(seed=seed)
         self.clover = CloverSimulator(seed=seed)
         self.ebay = EbaySimulator(seed=seed, out_of_stock_control=True)
@@ -38,14 +41,18 @@ class Sandbox:
         self.stockx_variants: dict[str, str] = {}
         """Inventory SKU -> StockX variant id of the seeded catalogue."""
         self._servers = {
-            "shopify": SimServer(self.shopify.app),
-            "clover": SimServer(self.clover.app),
-            "ebay": SimServer(self.ebay.app),
-            "stockx": SimServer(self.stockx.app),
+            "shopify": SimServer(self.shopify.app, latency=latency),
+            "clover": SimServer(self.clover.app, latency=latency),
+            "ebay": SimServer(self.ebay.app, latency=latency),
+            "stockx": SimServer(self.stockx.app, latency=latency),
         }
 
     def url(self, channel: str) -> str:
         return self._servers[channel].base_url
+
+    def calls(self, channel: str) -> int:
+        """Return how many API requests ``channel``'s simulator has received."""
+        return sum(self._servers[channel].calls.values())
 
     def start(self) -> Sandbox:
         for server in self._servers.values():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +83,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
+        self.server.count(request.method)
+        if self.server.latency:
+            # Outside the simulator's lock, as a platform's network time would be.
+            time.sleep(self.server.latency)
         try:
             response = self.server.app(request)
         except Exception as exc:  # a simulator bug answers 500, like a platform fault
@@ -106,16 +112,36 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: Handler) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: Handler, latency: float = 0.0
+    ) -> None:
         super().__init__(address, _RequestHandler)
         self.app = app
+        self.latency = latency
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+
+    def count(self, method: str) -> None:
+        with self._calls_lock:
+            self.calls[method] += 1
 
 
 class SimServer:
-    """Serve ``app`` on 127.0.0.1 (port 0 picks a free one) in a background thread."""
+    """Serve ``app`` on 127.0.0.1 (port 0 picks a free one) in a background thread.
 
-    def __init__(self, app: Handler, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), app)
+    ``latency`` seconds are waited before each request is handled, as a platform's
+    own network and processing time would be (off by default; benchmarks set it).
+    """
+
+    def __init__(
+        self,
+        app: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+    ) -> None:
+        self._server = _Server((host, port), app, latency)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -126,6 +152,12 @@ class SimServer:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def calls(self) -> Counter[str]:
+        """Requests received so far, by HTTP method (a copy)."""
+        with self._server._calls_lock:
+            return Counter(self._server.calls)
 
     def start(self) -> SimServer:
         self._thread.start()

@@ -155,6 +155,35 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX listings_sku ON listings (sku);
         """,
     ),
+    (
+        "publishing rules",
+        """
+        CREATE TABLE rules (
+            channel TEXT NOT NULL,
+            sku TEXT NOT NULL DEFAULT '',
+            buffer INTEGER CHECK (buffer >= 0),
+            max_quantity INTEGER CHECK (max_quantity >= 0),
+            zero_below INTEGER CHECK (zero_below >= 0),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel, sku)
+        );
+        CREATE VIEW listing_targets AS
+        SELECT l.id AS listing_id, l.channel, l.sku, l.channel_quantity,
+            i.available,
+            CASE
+                WHEN coalesce(sr.zero_below, cr.zero_below) IS NOT NULL
+                    AND i.available < coalesce(sr.zero_below, cr.zero_below) THEN 0
+                ELSE min(
+                    max(i.available - coalesce(sr.buffer, cr.buffer, 0), 0),
+                    coalesce(sr.max_quantity, cr.max_quantity, i.available)
+                )
+            END AS target
+        FROM listings l
+        JOIN items i ON i.sku = l.sku
+        LEFT JOIN rules cr ON cr.channel = l.channel AND cr.sku = ''
+        LEFT JOIN rules sr ON sr.channel = l.channel AND sr.sku = l.sku;
+        """,
+    ),
 ]
 
 

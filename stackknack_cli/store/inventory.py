@@ -228,9 +228,7 @@ def _apply_line(
         " AND channel_quantity IS NOT NULL",
         (line.quantity, now, channel, sku),
     )
-    outbox.enqueue_for_sku(
-        conn, sku, cause=f"sale {channel} {reference}", available=available
-    )
+    outbox.enqueue_for_sku(conn, sku, cause=f"sale {channel} {reference}")
     return SaleOutcome(status, sku, line.quantity, int(applied), int(available))
 
 

@@ -27,44 +27,34 @@ MAX_REFUSALS = 3
 OPEN_STATUSES = ("pending", "sending")
 
 
-def publish_target(available: int) -> int:
-    """Return what a channel should show for a central count of ``available``."""
-    return max(available, 0)
+def target_of(conn: sqlite3.Connection, listing_id: int) -> int:
+    """Return what a listing should show: the central count after the publishing
+    rules of its channel and SKU (buffer, maximum, zero below a threshold)."""
+    row = conn.execute(
+        "SELECT target FROM listing_targets WHERE listing_id = ?", (listing_id,)
+    ).fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 def enqueue_for_sku(
-    conn: sqlite3.Connection,
-    sku: str,
-    *,
-    cause: str,
-    only_changed: bool = True,
-    available: int | None = None,
+    conn: sqlite3.Connection, sku: str, *, cause: str, only_changed: bool = True
 ) -> int:
-    """Queue a push to every listing of ``sku`` whose known quantity differs from the
-    target (or to all of them with ``only_changed=False``); return how many were queued.
+    """Queue a push to every listing of ``sku`` whose known quantity differs from its
+    target (or to all of them with ``only_changed=False``); return how many.
 
-    Must run inside the caller's write transaction. ``available`` saves a read when
-    the caller already has the central count.
+    Must run inside the caller's write transaction.
     """
-    if available is None:
-        row = conn.execute(
-            "SELECT available FROM items WHERE sku = ?", (sku,)
-        ).fetchone()
-        if row is None:
-            return 0
-        available = int(row[0])
-    target = publish_target(available)
     now = iso(utcnow())
     condition = (
-        " AND (channel_quantity IS NULL OR channel_quantity != ?)"
+        " AND (channel_quantity IS NULL OR channel_quantity != target)"
         if only_changed
-        else " AND ? IS NOT NULL"
+        else ""
     )
     cursor = conn.execute(
         "INSERT INTO outbox (channel, listing_id, target, cause, next_attempt_at,"
-        " created_at, updated_at) SELECT channel, id, ?, ?, ?, ?, ? FROM listings"
-        " WHERE sku = ?" + condition + " ORDER BY channel, id",
-        (target, cause, now, now, now, sku, target),
+        " created_at, updated_at) SELECT channel, listing_id, target, ?, ?, ?, ?"
+        " FROM listing_targets WHERE sku = ?" + condition + " ORDER BY channel",
+        (cause, now, now, now, sku),
     )
     return cursor.rowcount
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -281,6 +282,10 @@ def stock_server(
     items: dict[str, dict[str, Any]], writes: list[tuple[str, Any]]
 ) -> Callable[[httpx.Request], httpx.Response]:
     def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/items"):  # filter=id in ('A','B')
+            wanted = re.findall(r"'([^']*)'", request.url.params["filter"])
+            found = [items[ref] for ref in wanted if ref in items]
+            return httpx.Response(200, json={"elements": found})
         kind, item_id = request.url.path.split("/")[-2:]
         if item_id not in items:
             return httpx.Response(404, json={"message": "Item not found"})
@@ -355,7 +360,7 @@ def test_push_leaves_an_item_the_merchant_switched_off_with_stock_alone(
 def test_throttled_item_is_retried_then_deferred_without_blocking_others(
     httpx_mock: HTTPXMock, client: httpx.Client, clock: FakeClock
 ) -> None:
-    items = {"B": item("B", quantity=1)}
+    items = {"A": item("A", quantity=0), "B": item("B", quantity=1)}
     writes: list[tuple[str, Any]] = []
     serve = stock_server(items, writes)
 
