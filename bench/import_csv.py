@@ -91,10 +91,14 @@ def main() -> None:
     print(f"file: {args.rows:,} rows ({size / 1e6:.1f} MB when written)")
     print(f"sqlite-utils insert --csv: {theirs:.2f}s, peak {their_memory:.0f} MB")
     print(f"stackknack import csv:     {ours:.2f}s, peak {our_memory:.0f} MB")
-    print(f"speed: {ratio:.2f}x sqlite-utils (target <= {SPEED_TARGET}x): "
-          f"{'MET' if ratio <= SPEED_TARGET else 'NOT MET'}")
-    print(f"memory: {our_memory:.0f} MB (target < {MEMORY_TARGET_MB} MB): "
-          f"{'MET' if our_memory < MEMORY_TARGET_MB else 'NOT MET'}")
+    print(
+        f"speed: {ratio:.2f}x sqlite-utils (target <= {SPEED_TARGET}x): "
+        f"{'MET' if ratio <= SPEED_TARGET else 'NOT MET'}"
+    )
+    print(
+        f"memory: {our_memory:.0f} MB (target < {MEMORY_TARGET_MB} MB): "
+        f"{'MET' if our_memory < MEMORY_TARGET_MB else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def main() -> None:
     ratio = ours / theirs
     print(f"sqlite-utils --help: {theirs * 1000:.0f} ms (median of {args.runs})")
     print(f"stackknack --help:   {ours * 1000:.0f} ms (median of {args.runs})")
-    print(f"ratio: {ratio:.2f}x (target <= {TARGET}x): "
-          f"{'MET' if ratio <= TARGET else 'NOT MET'}")
+    print(
+        f"ratio: {ratio:.2f}x (target <= {TARGET}x): "
+        f"{'MET' if ratio <= TARGET else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

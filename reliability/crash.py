@@ -104,6 +104,18 @@ def _sell(world: World, ledger: Ledger, rng: random.Random, skus: list[str]) -> 
         ledger.shopify_orders.append(order)
 
 
+def _slow_down(world: World, rng: random.Random) -> None:
+    """Hold a few platform calls back, so that kills also land mid-push."""
+    sims = world.sandbox
+    seconds = rng.uniform(0.1, 0.4)
+    count = rng.randint(1, 4)
+    choice = rng.choice(CHANNELS)
+    if choice == "clover":
+        sims.clover.faults.delay_next(count, seconds=seconds)
+    else:
+        getattr(sims, choice).faults.delay_next(count, seconds=seconds)
+
+
 def _note_phase(world: World, ledger: Ledger, watching: bool) -> None:
     conn = world.store.conn
     recorded = conn.execute("SELECT count(*) FROM sales").fetchone()[0]
@@ -129,6 +141,7 @@ def _one_life(
     try:
         for _ in range(rng.randint(1, 3)):
             _sell(world, ledger, rng, skus)
+        _slow_down(world, rng)
         if watching:
             url = f"http://127.0.0.1:{port}/webhooks/shopify"
             poster = threading.Thread(
