@@ -54,9 +54,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, connected_world(
-        Path(tmp), catalogue(args.items, 3)
-    ) as world:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        connected_world(Path(tmp), catalogue(args.items, 3)) as world,
+    ):
         env = dict(
             os.environ,
             STACKKNACK_HOME=str(world.folder),

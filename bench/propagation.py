@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import json
 import statistics
 import sys
@@ -104,7 +103,9 @@ class Platforms:
                 "digest": "SHA1",
             }
             headers = {
-                "X-EBAY-SIGNATURE": base64.b64encode(json.dumps(header).encode()).decode()
+                "X-EBAY-SIGNATURE": base64.b64encode(
+                    json.dumps(header).encode()
+                ).decode()
             }
         headers["Content-Type"] = "application/json"
         answer = self.client.post(self.url + channel, content=body, headers=headers)
@@ -145,7 +146,10 @@ def settle(world, timeout: float = 30.0) -> None:
     each sale is measured on its own rather than behind the last one's work."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not world.store.scalar("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"):
+        busy = world.store.scalar(
+            "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+        )
+        if not busy:
             return
         time.sleep(0.05)
 
@@ -162,11 +166,11 @@ def main() -> None:
     totals: dict[tuple[str, str], list[float]] = defaultdict(list)
     overheads: dict[tuple[str, str], list[float]] = defaultdict(list)
     missed: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp, connected_world(
-        Path(tmp), items, latency=args.latency
-    ) as world:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        connected_world(Path(tmp), items, latency=args.latency) as world,
+    ):
         intervals = {"stockx": args.stockx_every}
-        platforms = None
         watcher = Watcher(
             world.store,
             world.channels,

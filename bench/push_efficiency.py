@@ -57,9 +57,10 @@ def main() -> None:
     items = catalogue(args.changes, 5)
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, connected_world(
-        Path(tmp), items
-    ) as world:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        connected_world(Path(tmp), items) as world,
+    ):
         for name in ("shopify", "ebay", "clover", "stockx"):
             changes = args.stockx_changes if name == "stockx" else args.changes
             for other in world.channels:

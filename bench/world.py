@@ -7,6 +7,7 @@ Not a benchmark itself; ``propagation.py``, ``push_efficiency.py`` and
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from collections.abc import Iterator
@@ -94,11 +95,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import os
-
     return (
-        f"{model}, {os.cpu_count()} cores, {memory}, "
-        f"Python {platform.python_version()}"
+        f"{model}, {os.cpu_count()} cores, {memory}, Python {platform.python_version()}"
     )
 
 

@@ -106,6 +106,24 @@ class FileStore:
             self._write(data)
 
 
+class MemoryStore:
+    """Secrets held only in this process: a trial before anything is kept."""
+
+    backend_name = "memory"
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    def delete(self, name: str) -> None:
+        self.values.pop(name, None)
+
+
 _announced = False
 
 
@@ -165,6 +183,20 @@ class Credentials:
 
     def delete(self, channel: str, field: str) -> None:
         self.store.delete(self._name(channel, field))
+
+    def trial(self) -> Credentials:
+        """Return an empty in-memory set for the same database, to try secrets in
+        before they replace the kept ones (``keep``)."""
+        return Credentials(self.install_id, MemoryStore())
+
+    def keep(self, trial: Credentials, channel: str, fields: list[str]) -> None:
+        """Copy ``fields`` of ``channel`` from a trial set; delete those it lacks."""
+        for field in fields:
+            value = trial.get(channel, field)
+            if value is None:
+                self.delete(channel, field)
+            else:
+                self.set(channel, field, value)
 
     def get_json(self, channel: str, field: str) -> dict[str, object] | None:
         raw = self.get(channel, field)

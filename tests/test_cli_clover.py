@@ -162,3 +162,31 @@ def test_sync_exit_codes_for_oversell_and_for_queued_pushes(cli, clover, tmp_pat
     sim.faults.down = False
     assert cli("sync").code == 0
     assert sim.stock("DD1391-100-9") == 1
+
+
+def test_last_unit_sold_at_the_till_makes_the_item_unavailable(cli, clover) -> None:
+    sim, url = clover
+    _connect(cli, sim, url)
+    cli("import", "clover")
+    sim.sell("B75806-8", 1)
+
+    assert cli("sync").code == 0
+
+    assert sim.stock("B75806-8") == 0
+    assert sim.item("B75806-8").available is False
+    assert cli("outbox", "--json").json() == []
+
+
+def test_failed_reconnect_keeps_the_working_credentials(cli, clover, memory_keyring):
+    sim, url = clover
+    assert _connect(cli, sim, url).code == 0
+    kept = dict(memory_keyring.secrets)
+
+    bad = cli(
+        "connect", "clover", "--merchant", sim.merchant_id, "--base-url", url,
+        "--client-id", sim.client_id, stdin="WRONG-REFRESH\n",
+    )  # fmt: skip
+
+    assert bad.code == 1
+    assert memory_keyring.secrets == kept
+    assert cli("doctor", "--json").json()["ok"] is True

@@ -143,3 +143,40 @@ def test_home_override_holds_the_default_database(cli, tmp_path: Path) -> None:
     path.write_text("sku,quantity\nA,1\n")
     cli("import", "csv", str(path))
     assert (tmp_path / "home" / "stackknack.db").exists()
+
+
+def test_unclosed_quote_is_refused_not_swallowing_the_rest(cli, tmp_path) -> None:
+    path = tmp_path / "unclosed.csv"
+    rows = "".join(f"S{n},{n}\n" for n in range(1, 6))
+    path.write_text("sku,quantity\n" + rows + '"S6,6\n' + "S7,7\nS8,8\n")
+    result = cli("import", "csv", str(path))
+    assert result.code == 1
+    assert "unclosed.csv" in result.err
+    assert cli("stock", "--json").json() == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("A,99999999999999999999999", "beyond 10,000,000 units"),
+        ('"A\nB",1', "control character"),
+        ("A" * 300 + ",1", "most a SKU may have is 255"),
+    ],
+)
+def test_absurd_cells_are_refused_with_their_row(cli, tmp_path, cell, message) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("sku,quantity\nOK,1\n" + cell + "\n")
+    result = cli("import", "csv", str(path))
+    assert result.code == 1
+    assert "odd.csv row 3" in result.err
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert cli("stock", "--json").json() == []
+
+
+def test_spaces_around_a_sku_do_not_make_a_second_sku(cli, tmp_path) -> None:
+    path = tmp_path / "spaces.csv"
+    path.write_text('sku,quantity\n"  A ",1\nA,2\n')
+    summary = cli("import", "csv", str(path), "--json").json()
+    assert summary["duplicate_skus"] == ["A"]
+    assert [row["sku"] for row in cli("stock", "--json").json()] == ["A"]

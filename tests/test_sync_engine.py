@@ -230,3 +230,58 @@ def test_permanent_refusal_is_dead_lettered_at_once(store) -> None:
 
     assert report.channels["ebay"].dead == 1
     assert outbox.entries(store, statuses=("dead",))[0]["last_error"] == "ended"
+
+
+def test_channel_below_zero_after_the_grace_period_is_set_to_zero(store) -> None:
+    shop = FakeChannel("shopify", {"A": 1})
+    pos = FakeChannel("clover", {"A": 1})
+    _setup(store, {"A": 1}, shop, pos)
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    pos.quantities["A"] = -2  # Clover allows negatives; its sales are not visible
+
+    run_sync(store, {"shopify": shop, "clover": pos})
+    assert store.scalar("SELECT waiting_since FROM outbox WHERE status = 'pending'")
+    store.conn.execute(
+        "UPDATE outbox SET waiting_since = '2000-01-01T00:00:00.000Z',"
+        " next_attempt_at = '2000-01-01T00:00:00.000Z'"
+    )
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert report.channels["clover"].error is None
+    assert pos.quantities == {"A": 0}
+    assert report.queued == 0
+
+
+def test_retry_that_reports_what_landed_updates_the_known_count(store) -> None:
+    shop = FakeChannel("shopify", {"A": 2})
+    pos = FakeChannel("clover", {"A": 2})
+    _setup(store, {"A": 2}, shop, pos)
+
+    def half_done(pushes):
+        return [
+            PushResult(p.entry_id, PushStatus.RETRY, holds=p.target, reason="flag")
+            for p in pushes
+        ]
+
+    pos.push = half_done
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    run_sync(store, {"shopify": shop, "clover": pos})
+
+    known = "SELECT channel_quantity FROM listings WHERE channel = 'clover'"
+    assert store.scalar(known) == 1
+
+
+def test_a_bug_in_one_channel_does_not_stop_the_others(store) -> None:
+    shop = FakeChannel("shopify", {"A": 2})
+    pos = FakeChannel("clover", {"A": 2})
+    _setup(store, {"A": 2}, shop, pos)
+
+    def broken(since):
+        raise KeyError("surprise")
+
+    pos.fetch_sales = broken
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    report = run_sync(store, {"clover": pos, "shopify": shop})
+
+    assert report.channels["clover"].error.startswith("unexpected failure: KeyError")
+    assert report.channels["shopify"].applied == 1

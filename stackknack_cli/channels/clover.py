@@ -385,16 +385,6 @@ class CloverChannel:
         if push.expected is not None and live != push.expected:
             return PushResult(push.entry_id, PushStatus.MISMATCH, holds=live)
 
-        response = self._post(
-            f"{self._merchant_path}/item_stocks/{ref}", {"quantity": push.target}
-        )
-        if response.status_code in (400, 404):
-            return PushResult(
-                push.entry_id, PushStatus.REFUSED, reason=_message(response)
-            )
-        self._expect_ok(response, "POST", f"{self._merchant_path}/item_stocks/{ref}")
-        holds = _floor(response.json().get("quantity", push.target))
-
         # An item made unavailable because it ran out is offered again when stock
         # returns; one the merchant switched off while it still had stock stays off.
         available = bool(item.get("available", True))
@@ -403,11 +393,33 @@ class CloverChannel:
             wanted = False
         elif not available and live <= 0:
             wanted = True
-        if wanted != available:
-            item_path = f"{self._merchant_path}/items/{ref}"
-            reply = self._post(item_path, {"available": wanted})
-            self._expect_ok(reply, "POST", item_path)
+
+        # Going to 0, the till stops selling first; coming back, the stock is there
+        # before the item is offered. A failure between the two calls leaves the item
+        # on the safe side, and the result says what landed.
+        if not wanted and available:
+            self._set_available(ref, False)
+        path = f"{self._merchant_path}/item_stocks/{ref}"
+        response = self._post(path, {"quantity": push.target})
+        if response.status_code in (400, 404):
+            return PushResult(
+                push.entry_id, PushStatus.REFUSED, reason=_message(response)
+            )
+        self._expect_ok(response, "POST", path)
+        holds = _floor(response.json().get("quantity", push.target))
+        if wanted and not available:
+            try:
+                self._set_available(ref, True)
+            except ChannelError as exc:
+                return PushResult(
+                    push.entry_id, PushStatus.RETRY, holds=holds, reason=str(exc)
+                )
         return PushResult(push.entry_id, PushStatus.DONE, holds=holds)
+
+    def _set_available(self, ref: str, available: bool) -> None:
+        path = f"{self._merchant_path}/items/{ref}"
+        reply = self._post(path, {"available": available})
+        self._expect_ok(reply, "POST", path)
 
     def push(self, pushes: Sequence[Push]) -> list[PushResult]:
         try:

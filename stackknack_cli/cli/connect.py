@@ -16,6 +16,8 @@ app = typer.Typer(
     help="Connect a channel: check the secret with one call, then keep it."
 )
 
+SHOPIFY_FIELDS = ["admin_token", "client_id", "client_secret", "granted_token"]
+
 
 def read_secret(prompt: str) -> str:
     """Read a secret from a hidden prompt, or from stdin's first line in scripts."""
@@ -76,36 +78,30 @@ def connect_shopify(
     policy = RetryPolicy(attempts=3)
     with opened_store() as store, registry.http_client(url) as client:
         credentials = Credentials(store.install_id)
+        # Secrets are tried in memory; the kept ones change only once they work.
+        trial = credentials.trial()
         tokens: shopify_auth.TokenProvider
         if client_id:
+            trial.set("shopify", shopify_auth.FIELD_CLIENT_ID, client_id)
+            trial.set("shopify", shopify_auth.FIELD_CLIENT_SECRET, secret)
             tokens = shopify_auth.ClientCredentialsToken(
                 client,
                 url,
                 client_id=client_id,
                 client_secret=secret,
-                credentials=credentials,
+                credentials=trial,
                 policy=policy,
             )
         else:
+            trial.set("shopify", shopify_auth.FIELD_ADMIN_TOKEN, secret)
             tokens = shopify_auth.StaticToken(secret)
         channel = shopify.ShopifyChannel(
             client, url, None, tokens=tokens, policy=policy
         )
-        try:
-            name = channel.check()
-            chosen = shopify.choose_location(channel.list_locations(), location)
-        except BaseException:
-            credentials.delete("shopify", shopify_auth.FIELD_GRANTED_TOKEN)
-            raise
+        name = channel.check()
+        chosen = shopify.choose_location(channel.list_locations(), location)
+        credentials.keep(trial, "shopify", SHOPIFY_FIELDS)
 
-        if client_id:
-            credentials.set("shopify", shopify_auth.FIELD_CLIENT_ID, client_id)
-            credentials.set("shopify", shopify_auth.FIELD_CLIENT_SECRET, secret)
-            credentials.delete("shopify", shopify_auth.FIELD_ADMIN_TOKEN)
-        else:
-            credentials.set("shopify", shopify_auth.FIELD_ADMIN_TOKEN, secret)
-            credentials.delete("shopify", shopify_auth.FIELD_CLIENT_ID)
-            credentials.delete("shopify", shopify_auth.FIELD_CLIENT_SECRET)
         settings = {
             "shop": shop,
             "shop_name": name,
@@ -156,11 +152,13 @@ def connect_clover(
     policy = RetryPolicy(attempts=3)
     with opened_store() as store, registry.http_client(url) as client:
         credentials = Credentials(store.install_id)
+        # Secrets are tried in memory; the kept ones change only once they work.
+        trial = credentials.trial()
         tokens: clover_tokens.TokenProvider
         if client_id:
             # A placeholder access token that has expired makes the provider exchange
             # the refresh token at once and store the new pair in one write.
-            credentials.set_json(
+            trial.set_json(
                 "clover",
                 clover_tokens.OAUTH_FIELD,
                 {
@@ -171,9 +169,10 @@ def connect_clover(
                 },
             )
             tokens = clover_tokens.OAuthTokens(
-                credentials, client, oauth_base=url, policy=policy
+                trial, client, oauth_base=url, policy=policy
             )
         else:
+            trial.set("clover", clover_tokens.API_TOKEN_FIELD, secret)
             tokens = clover_tokens.StaticToken(secret)
         channel = clover.CloverChannel(
             client, merchant_id=merchant, tokens=tokens, base_url=url, policy=policy
@@ -181,15 +180,15 @@ def connect_clover(
         try:
             name = channel.check()
         except BaseException:
-            if client_id and not _refreshed(credentials, secret):
-                credentials.delete("clover", clover_tokens.OAUTH_FIELD)
+            if client_id and _refreshed(trial, secret):
+                console.warn(
+                    "Clover used up the refresh token given; authorize the app again "
+                    "for a new one (the kept credentials are unchanged)"
+                )
             raise
-
-        if client_id:
-            credentials.delete("clover", clover_tokens.API_TOKEN_FIELD)
-        else:
-            credentials.set("clover", clover_tokens.API_TOKEN_FIELD, secret)
-            credentials.delete("clover", clover_tokens.OAUTH_FIELD)
+        credentials.keep(
+            trial, "clover", [clover_tokens.API_TOKEN_FIELD, clover_tokens.OAUTH_FIELD]
+        )
         settings = {"merchant_id": merchant, "merchant_name": name, "region": region}
         registry.save(store, "clover", url, settings)
         set_cursor(store, "clover", utcnow())
@@ -253,17 +252,18 @@ def connect_ebay(
     policy = RetryPolicy(attempts=3)
     with opened_store() as store, registry.http_client(url) as client:
         credentials = Credentials(store.install_id)
+        trial = credentials.trial()
         ebay_auth.exchange_code(
             client,
             answer,
             client_id=client_id,
             client_secret=secret,
             ru_name=ru_name,
-            credentials=credentials,
+            credentials=trial,
             token_url=token_url,
             policy=policy,
         )
-        tokens = ebay_auth.EbayTokens(credentials, client, policy=policy)
+        tokens = ebay_auth.EbayTokens(trial, client, policy=policy)
         channel = ebay.EbayChannel(
             client,
             tokens=tokens,
@@ -271,13 +271,10 @@ def connect_ebay(
             policy=policy,
             out_of_stock_control=out_of_stock_control,
         )
-        try:
-            name = channel.check()
-            if out_of_stock_control is None:
-                out_of_stock_control = channel.detect_out_of_stock_control()
-        except BaseException:
-            credentials.delete("ebay", ebay_auth.OAUTH_FIELD)
-            raise
+        name = channel.check()
+        if out_of_stock_control is None:
+            out_of_stock_control = channel.detect_out_of_stock_control()
+        credentials.keep(trial, "ebay", [ebay_auth.OAUTH_FIELD])
         settings = {
             "user": name,
             "sandbox": sandbox,
@@ -332,30 +329,29 @@ def connect_stockx(
     policy = RetryPolicy(attempts=3)
     with opened_store() as store, registry.http_client(url) as client:
         credentials = Credentials(store.install_id)
+        trial = credentials.trial()
         stockx_auth.exchange_code(
             client,
             answer,
             client_id=client_id,
             client_secret=client_secret,
             redirect_uri=redirect_uri,
-            credentials=credentials,
+            credentials=trial,
             token_url=token_url,
             state=state,
             policy=policy,
         )
-        stockx_auth.store_api_key(credentials, api_key)
+        stockx_auth.store_api_key(trial, api_key)
         tokens = stockx_auth.StockXTokens(
-            credentials, client, token_url=token_url, policy=policy
+            trial, client, token_url=token_url, policy=policy
         )
         channel = stockx.StockXChannel(
             client, tokens=tokens, base_url=url, policy=policy
         )
-        try:
-            name = channel.check()
-        except BaseException:
-            credentials.delete("stockx", stockx_auth.OAUTH_FIELD)
-            credentials.delete("stockx", stockx_auth.API_KEY_FIELD)
-            raise
+        name = channel.check()
+        credentials.keep(
+            trial, "stockx", [stockx_auth.API_KEY_FIELD, stockx_auth.OAUTH_FIELD]
+        )
         registry.save(store, "stockx", url, {"token_url": token_url, "user": name})
         set_cursor(store, "stockx", utcnow())
     console.out.print(f"connected stockx: {console.escape(name)}")

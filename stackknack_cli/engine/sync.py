@@ -186,23 +186,30 @@ def _resolve_mismatch(
         unexplained = known is not None and holds < known
         waited_enough = first_seen is not None and now - first_seen > UNEXPLAINED_GRACE
         if unexplained and not waited_enough:
-            return outbox.retry_later(
+            status = outbox.retry_later(
                 conn,
                 entry.id,
                 f"{entry.channel} holds {holds}, expected {known}; "
                 "waiting for its sale",
                 delay=15,
             )
+            conn.execute(
+                "UPDATE outbox SET waiting_since = coalesce(waiting_since, ?)"
+                " WHERE id = ?",
+                (iso(now), entry.id),
+            )
+            return status
         if unexplained:
-            target = min(target, holds)
+            # A channel that went below zero (Clover allows it) still shows 0 at most.
+            target = max(0, min(target, holds))
         conn.execute(
             "UPDATE listings SET channel_quantity = ?, updated_at = ? WHERE id = ?",
             (holds, iso(now), entry.listing_id),
         )
         conn.execute(
             "UPDATE outbox SET target = ?, status = 'pending', lease_until = NULL,"
-            " operation = NULL, next_attempt_at = ?, last_error = ?, updated_at = ?"
-            " WHERE id = ?",
+            " operation = NULL, waiting_since = NULL, next_attempt_at = ?,"
+            " last_error = ?, updated_at = ? WHERE id = ?",
             (
                 target,
                 iso(now),
@@ -261,6 +268,13 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                     )
                     report.pending += 1
                 else:
+                    if result.holds is not None:
+                        # Part of the write landed (Clover's stock, not yet its
+                        # availability): the next compare starts from there.
+                        conn.execute(
+                            "UPDATE listings SET channel_quantity = ? WHERE id = ?",
+                            (result.holds, entry.listing_id),
+                        )
                     refused = result.status is PushStatus.REFUSED
                     status = outbox.retry_later(
                         conn,
@@ -294,8 +308,31 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
 
 
 def _first_mismatch(store: Store, entry_id: int) -> datetime | None:
-    value = store.scalar("SELECT created_at FROM outbox WHERE id = ?", (entry_id,))
+    """When the entry started waiting for an unexplained drop to be explained."""
+    value = store.scalar("SELECT waiting_since FROM outbox WHERE id = ?", (entry_id,))
     return datetime.fromisoformat(value) if value else None
+
+
+
+def _guarded(
+    step: Callable[[Store, Channel, ChannelReport], None],
+    store: Store,
+    channel: Channel,
+    report: ChannelReport,
+    notify: Callable[[str], None],
+) -> None:
+    """Run one channel's step; its failure is reported and never stops the others."""
+    try:
+        step(store, channel, report)
+    except StackknackError as exc:
+        report.error = str(exc)
+        report.reconsent = isinstance(exc, ReconsentRequiredError)
+        notify(f"{channel.name}: {exc}")
+    except Exception as exc:  # a bug here must not leave the other channels unsynced
+        log.error("%s: unexpected failure: %r", channel.name, exc)
+        log.debug("%s: unexpected failure", channel.name, exc_info=True)
+        report.error = f"unexpected failure: {type(exc).__name__}: {exc}"
+        notify(f"{channel.name}: {report.error}")
 
 
 def run_sync(
@@ -309,22 +346,11 @@ def run_sync(
     notify = on_event or (lambda message: None)
 
     for name, channel in channels.items():
-        try:
-            ingest_sales(store, channel, report.channels[name])
-        except StackknackError as exc:
-            report.channels[name].error = str(exc)
-            report.channels[name].reconsent = isinstance(exc, ReconsentRequiredError)
-            notify(f"{name}: {exc}")
+        _guarded(ingest_sales, store, channel, report.channels[name], notify)
 
     for name, channel in channels.items():
-        if report.channels[name].error:
-            continue
-        try:
-            drain(store, channel, report.channels[name])
-        except StackknackError as exc:
-            report.channels[name].error = str(exc)
-            report.channels[name].reconsent = isinstance(exc, ReconsentRequiredError)
-            notify(f"{name}: {exc}")
+        if not report.channels[name].error:
+            _guarded(drain, store, channel, report.channels[name], notify)
 
     for name in channels:
         report.channels[name].queued = outbox.depth(store, name)

@@ -17,6 +17,12 @@ _INTEGER = re.compile(r"\s*([+-]?)\s*([0-9]+)\s*")
 _REWRITTEN = re.compile(r"\s*[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-][0-9]+\s*")
 
 
+MAX_QUANTITY = 10_000_000
+"""More units than any reseller holds of one SKU: such a cell is not a quantity."""
+MAX_TEXT = 255
+"""The longest SKU or barcode accepted (Shopify allows 255; eBay 50)."""
+
+
 class Missing(Enum):
     """A quantity cell that holds no number."""
 
@@ -27,15 +33,23 @@ class Missing(Enum):
 def parse_quantity(text: str, column: str, *, name: str, row: int) -> int | Missing:
     """Read a whole number of units, allowing a sign and surrounding spaces.
 
-    Raises InputError naming the row and column for anything else.
+    Raises InputError naming the row and column for anything else, and for a count
+    beyond ``MAX_QUANTITY``.
     """
+    value: int | None = None
     if text.isascii() and text.isdigit():
-        return int(text)
-
-    match = _INTEGER.fullmatch(text)
-    if match:
-        value = int(match[2])
-        return -value if match[1] == "-" else value
+        value = int(text)
+    else:
+        match = _INTEGER.fullmatch(text)
+        if match:
+            value = -int(match[2]) if match[1] == "-" else int(match[2])
+    if value is not None:
+        if abs(value) > MAX_QUANTITY:
+            raise InputError(
+                f"{name} row {row}: {column} {text.strip()[:20]!r} is beyond "
+                f"{MAX_QUANTITY:,} units; is this column really a quantity?"
+            )
+        return value
 
     stripped = text.strip()
     if not stripped:
@@ -48,7 +62,18 @@ def parse_quantity(text: str, column: str, *, name: str, row: int) -> int | Miss
 
 
 def check_text(value: str, label: str, *, name: str, row: int) -> None:
-    """Refuse a value that a spreadsheet turned into scientific notation."""
+    """Refuse a value that a spreadsheet turned into scientific notation, one with
+    control characters (a line break, a NUL), or one too long to be an identifier."""
+    if len(value) > MAX_TEXT:
+        raise InputError(
+            f"{name} row {row}: {label} is {len(value):,} characters long; "
+            f"the most a {label} may have is {MAX_TEXT}"
+        )
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise InputError(
+            f"{name} row {row}: {label} {value[:40]!r} holds a control character "
+            "(a line break or similar); fix the cell"
+        )
     if ("E" in value or "e" in value) and _REWRITTEN.fullmatch(value):
         raise InputError(
             f"{name} row {row}: {label} {value!r} looks like a number a spreadsheet "

@@ -228,7 +228,10 @@ class ImportPlan:
         if variant.untracked:
             summary.untracked += 1
 
-        sku = variant.sku
+        sku = variant.sku.strip()
+        if sku != variant.sku and sku:
+            # "A " and "A" are one SKU to every channel's search; keep them one here.
+            summary.trimmed += 1
         check_text(sku, "SKU", name=name, row=row)
         barcode = variant.barcode
         if barcode.startswith("'"):

@@ -106,4 +106,6 @@ class ImportSummary:
     duplicate_skus: dict[str, list[Occurrence]] = field(default_factory=dict)
     untracked: int = 0
     apostrophes_stripped: int = 0
+    trimmed: int = 0
+    """SKUs with spaces around them, imported without the spaces."""
     complete: bool = False

@@ -49,7 +49,9 @@ class Table:
                 raise InputError(f"{name} is empty or its first line is blank")
             self.delimiter = sniff_delimiter(first)
             lines = itertools.chain([first], self._text)
-            self._reader = csv.reader(lines, delimiter=self.delimiter)
+            # strict: an unclosed quote is an error, not the rest of the file in
+            # one cell.
+            self._reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
             self.header = next(self._reader)
         except BaseException:
             self.close()

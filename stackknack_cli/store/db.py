@@ -184,6 +184,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         LEFT JOIN rules sr ON sr.channel = l.channel AND sr.sku = l.sku;
         """,
     ),
+    (
+        "when a push started waiting for a sale",
+        """
+        ALTER TABLE outbox ADD COLUMN waiting_since TEXT;
+        """,
+    ),
 ]
 
 

@@ -40,20 +40,25 @@ def enqueue_for_sku(
     conn: sqlite3.Connection, sku: str, *, cause: str, only_changed: bool = True
 ) -> int:
     """Queue a push to every listing of ``sku`` whose known quantity differs from its
-    target (or to all of them with ``only_changed=False``); return how many.
+    target, or that is still offered at 0 (or to all of them with
+    ``only_changed=False``); return how many.
 
     Must run inside the caller's write transaction.
     """
     now = iso(utcnow())
+    # A listing still offered at 0 is pushed too: that is how it is deactivated
+    # (Clover's item made unavailable after the till sold its last unit).
     condition = (
-        " AND (channel_quantity IS NULL OR channel_quantity != target)"
+        " AND (t.channel_quantity IS NULL OR t.channel_quantity != t.target"
+        " OR (t.target = 0 AND l.active = 1))"
         if only_changed
         else ""
     )
     cursor = conn.execute(
         "INSERT INTO outbox (channel, listing_id, target, cause, next_attempt_at,"
-        " created_at, updated_at) SELECT channel, listing_id, target, ?, ?, ?, ?"
-        " FROM listing_targets WHERE sku = ?" + condition + " ORDER BY channel",
+        " created_at, updated_at) SELECT t.channel, t.listing_id, t.target, ?, ?, ?, ?"
+        " FROM listing_targets t JOIN listings l ON l.id = t.listing_id"
+        " WHERE t.sku = ?" + condition + " ORDER BY t.channel",
         (cause, now, now, now, sku),
     )
     return cursor.rowcount

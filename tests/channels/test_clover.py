@@ -338,9 +338,9 @@ def test_push_to_zero_makes_item_unavailable_and_back_when_restocked(
     channel.push([push(2, "A", 3, 0)])
 
     assert writes == [
+        ("items", "A", {"available": False}),  # the till stops selling first
         ("item_stocks", "A", {"quantity": 0}),
-        ("items", "A", {"available": False}),
-        ("item_stocks", "A", {"quantity": 3}),
+        ("item_stocks", "A", {"quantity": 3}),  # stock is there before it is offered
         ("items", "A", {"available": True}),
     ]
 
