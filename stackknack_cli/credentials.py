@@ -147,10 +147,11 @@ def open_store() -> KeyringStore | FileStore:
         return KeyringStore()
 
     path = config.credentials_file()
-    if not _announced and choice != "file":
+    # Said once, when the file is first used; cron would mail it every minute.
+    if not _announced and choice != "file" and not path.exists():
         print(
-            f"stackknack: no OS keyring available; secrets are kept in {path} "
-            "(mode 0600)",
+            f"stackknack: no OS keyring available; secrets will be kept in {path} "
+            "(mode 0600); set STACKKNACK_CREDENTIALS=file to choose this yourself",
             file=sys.stderr,
         )
     _announced = True

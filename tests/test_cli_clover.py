@@ -190,3 +190,20 @@ def test_failed_reconnect_keeps_the_working_credentials(cli, clover, memory_keyr
     assert bad.code == 1
     assert memory_keyring.secrets == kept
     assert cli("doctor", "--json").json()["ok"] is True
+
+
+def test_sale_of_a_sku_not_in_the_inventory_is_listed_for_the_reseller(
+    cli, clover
+) -> None:
+    sim, url = clover
+    _connect(cli, sim, url)
+    cli("import", "clover", "--link-only")  # nothing in the inventory: nothing linked
+    sim.sell("B75806-8", 1)
+
+    result = cli("sync")
+
+    assert "1 sale(s) of SKUs not in the inventory" in result.out
+    listed = cli("sales", "--unknown", "--json").json()
+    assert [(s["sku"], s["status"], s["applied"]) for s in listed] == [
+        ("B75806-8", "unknown_sku", 0)
+    ]

@@ -122,7 +122,10 @@ def test_windows_1252_file_with_bom_free_accents_imports(cli, tmp_path) -> None:
     assert cli("stock", "X1", "--json").json()[0]["title"] == "Café shoe"
 
 
-def test_stock_for_unknown_sku_is_an_error(cli) -> None:
+def test_stock_for_unknown_sku_is_an_error(cli, tmp_path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("sku,quantity\nA,1\n")
+    cli("import", "csv", str(path))
     result = cli("stock", "NOPE")
     assert result.code == 1
     assert "unknown SKU 'NOPE'" in result.err
@@ -180,3 +183,11 @@ def test_spaces_around_a_sku_do_not_make_a_second_sku(cli, tmp_path) -> None:
     summary = cli("import", "csv", str(path), "--json").json()
     assert summary["duplicate_skus"] == ["A"]
     assert [row["sku"] for row in cli("stock", "--json").json()] == ["A"]
+
+
+def test_reports_refuse_a_database_that_does_not_exist(cli, tmp_path) -> None:
+    typo = tmp_path / "no" / "such.db"
+    result = cli("--db", str(typo), "stock")
+    assert result.code == 1
+    assert f"no database at {typo}" in result.err
+    assert not typo.parent.exists()

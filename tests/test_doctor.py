@@ -39,7 +39,17 @@ def _checks(result) -> dict[str, dict]:
     return {check["name"]: check for check in result.json()["checks"]}
 
 
-def test_nothing_connected_is_a_problem_with_its_fix(cli) -> None:
+def test_missing_database_is_reported_not_created(cli, tmp_path) -> None:
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    assert result.json()["checks"][0]["name"] == "database"
+    assert not (tmp_path / "home" / "stackknack.db").exists()
+
+
+def test_nothing_connected_is_a_problem_with_its_fix(cli, tmp_path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("sku,quantity\n")
+    cli("import", "csv", str(empty))
     result = cli("doctor", "--json")
     assert result.code == 1
     checks = _checks(result)
@@ -103,8 +113,11 @@ def test_revoked_token_and_dead_pushes_are_reported(
 
 def test_fallback_file_readable_by_others_is_flagged(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("STACKKNACK_CREDENTIALS", "file")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("sku,quantity\n")
+    cli("import", "csv", str(empty))
     secrets = tmp_path / "home" / "credentials.json"
-    secrets.parent.mkdir(parents=True)
+    secrets.parent.mkdir(parents=True, exist_ok=True)
     secrets.write_text("{}")
     os.chmod(secrets, 0o644)
     checks = _checks(cli("doctor", "--json"))

@@ -59,8 +59,11 @@ def root(
 
     state.db_option = db
     console.quiet = quiet
+    level = logging.INFO if verbose else logging.WARNING
+    if quiet and not verbose:
+        level = logging.ERROR  # cron: retries are not news, failures are
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
+        level=level,
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
@@ -87,6 +90,7 @@ def _register() -> None:
     app.command("stock")(reports.stock)
     app.command("outbox")(reports.outbox_cmd)
     app.command("oversells")(reports.oversells)
+    app.command("sales")(reports.sales)
     app.command("doctor")(doctor.doctor)
     app.command("adjust", context_settings={"ignore_unknown_options": True})(
         inventory.adjust
@@ -118,7 +122,7 @@ def run(args: list[str] | None = None) -> int:
         console.error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        console.err.print()
+        console.err.print("\ninterrupted; nothing is lost, the next run continues")
         return 130
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 
 SHOPIFY_FIELDS = ["admin_token", "client_id", "client_secret", "granted_token"]
+MERCHANT_ID = re.compile(r"[A-Za-z0-9]{13}")
 
 
 def read_secret(prompt: str) -> str:
@@ -143,6 +145,11 @@ def connect_clover(
     from stackknack_cli.engine.sync import set_cursor
     from stackknack_cli.store.db import utcnow
 
+    if not MERCHANT_ID.fullmatch(merchant):
+        raise InputError(
+            f"Clover merchant id {merchant!r} should be 13 letters and digits, as in "
+            "the Merchant Dashboard's address"
+        )
     if base_url is None and region not in clover.REGIONS:
         raise InputError(
             f"unknown Clover region {region!r}; use one of {', '.join(clover.REGIONS)}"

@@ -23,11 +23,19 @@ def doctor(
 
     Exit code 1 when something is wrong.
     """
+    from stackknack_cli import config as paths
     from stackknack_cli.channels import registry
+    from stackknack_cli.cli import state
     from stackknack_cli.credentials import Credentials
     from stackknack_cli.engine import doctor as checks
 
     results: list[Check] = []
+    path = paths.db_path(state.db_option)
+    if not path.exists():
+        fix = "check --db or STACKKNACK_DB, or start with: stackknack import csv FILE"
+        missing = checks.Check("database", False, f"no database at {path}", fix)
+        _report([missing], as_json)
+        raise typer.Exit(1)
     with opened_store() as store:
         results.extend(checks.check_database(store))
         results.append(checks.check_secrets())
@@ -40,20 +48,24 @@ def doctor(
             results.extend(_channel_checks(config, credentials))
         results.extend(checks.check_outbox(store))
 
+    _report(results, as_json)
+    if not all(check.ok for check in results):
+        raise typer.Exit(1)
+
+
+def _report(results: list[Check], as_json: bool) -> None:
     healthy = all(check.ok for check in results)
     if as_json:
         console.print_json(
             {"ok": healthy, "checks": [check.as_dict() for check in results]}
         )
-    else:
-        for check in results:
-            mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-            line = f"{mark} {check.name}: {console.escape(check.detail)}"
-            if check.fix:
-                line += f"\n      fix: {console.escape(check.fix)}"
-            console.out.print(line)
-    if not healthy:
-        raise typer.Exit(1)
+        return
+    for check in results:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        line = f"{mark} {check.name}: {console.escape(check.detail)}"
+        if check.fix:
+            line += f"\n      fix: {console.escape(check.fix)}"
+        console.out.print(line)
 
 
 def _channel_checks(config: ChannelConfig, credentials: Credentials) -> list[Check]:

@@ -71,6 +71,8 @@ def import_csv(
         name = "stdin"
     else:
         path = Path(file)
+        if path.is_dir():
+            raise InputError(f"{file} is a folder, not a CSV file")
         if not path.is_file():
             raise InputError(f"{file}: no such file")
         source, name, total = path, path.name, path.stat().st_size

@@ -33,7 +33,7 @@ def adjust(
         raise InputError(f"change {change!r} must look like +2, -1 or =5")
     sign, amount = match.group(1), int(match.group(2))
     cause = f"adjust: {reason}"
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         before = store.scalar("SELECT available FROM items WHERE sku = ?", (sku,))
         if before is None:
             raise UnknownSkuError(f"unknown SKU {sku!r}; import it first")
@@ -60,7 +60,7 @@ def explain(
 ) -> None:
     """Show every change of a SKU's count with its cause, every push with its result,
     and what each channel holds."""
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         story = _story(store, sku)
         if live:
             story["live"] = _live(store, sku)
@@ -184,7 +184,10 @@ def reconcile(
     from stackknack_cli.channels import registry
     from stackknack_cli.engine.reconcile import reconcile as run
 
-    with opened_store() as store, registry.connected_channels(store, channel) as chans:
+    with (
+        opened_store(create=False) as store,
+        registry.connected_channels(store, channel) as chans,
+    ):
         report = run(store, chans, fix=fix, raise_low=raise_low)
     if as_json:
         console.print_json(report.as_dict())
@@ -245,7 +248,7 @@ def rules_set(
     """
     from stackknack_cli.store import rules
 
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         queued = rules.set_rule(
             store, channel, sku, buffer=buffer, max_quantity=maximum,
             zero_below=zero_below,
@@ -261,7 +264,7 @@ def rules_clear(
     """Remove a publishing rule."""
     from stackknack_cli.store import rules
 
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         queued = rules.clear_rule(store, channel, sku)
     console.out.print(f"rule cleared; {queued} pushes queued")
 
@@ -273,7 +276,7 @@ def rules_list(as_json: JsonOption = False) -> None:
 
     from stackknack_cli.store import rules
 
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         rows = rules.list_rules(store)
     if as_json:
         console.print_json(rows)

@@ -36,7 +36,7 @@ def stock(
 
     from stackknack_cli.store import inventory
 
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         rows = inventory.stock_rows(store, sku)
         channels = [
             r["name"] for r in store.query("SELECT name FROM channels ORDER BY name")
@@ -78,7 +78,7 @@ def outbox_cmd(
         statuses = ("pending", "sending", "done", "superseded", "dead")
     elif dead:
         statuses = ("dead",)
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         rows = outbox.entries(store, statuses=statuses)
     if as_json:
         console.print_json(rows)
@@ -105,7 +105,7 @@ def oversells(as_json: JsonOption = False) -> None:
     """List the sales that found too little stock."""
     from rich.table import Table
 
-    with opened_store() as store:
+    with opened_store(create=False) as store:
         rows = store.query(
             "SELECT o.id, o.sku, o.channel, s.order_id, s.line_id, o.wanted, o.missing,"
             " o.created_at FROM oversells o JOIN sales s ON s.id = o.sale_id"
@@ -128,5 +128,51 @@ def oversells(as_json: JsonOption = False) -> None:
             str(row["wanted"]),
             str(row["missing"]),
             row["created_at"],
+        )
+    console.out.print(table)
+
+
+def sales(
+    unknown: Annotated[
+        bool,
+        typer.Option(
+            "--unknown", help="Only sales of SKUs not in the inventory (not applied)."
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List the sales read from the channels, newest first, with what each did.
+
+    A sale of a SKU that was not in the inventory when it was read is recorded but not
+    applied (status unknown_sku): import the SKU, then correct its count with
+    stackknack adjust if that sale should count.
+    """
+    from rich.table import Table
+
+    where = "WHERE status = 'unknown_sku'" if unknown else ""
+    with opened_store(create=False) as store:
+        rows = store.query(
+            "SELECT id, channel, order_id, line_id, sku, quantity, applied, status,"
+            f" occurred_at, recorded_at FROM sales {where} ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+    if as_json:
+        console.print_json(rows)
+        return
+    if not rows:
+        console.out.print("no sales" if not unknown else "no sales of unknown SKUs")
+        return
+
+    table = Table("when", "channel", "order", "SKU", "qty", "applied", "status")
+    for row in rows:
+        table.add_row(
+            row["recorded_at"],
+            row["channel"],
+            console.escape(row["order_id"]),
+            console.escape(row["sku"] or "?"),
+            str(row["quantity"]),
+            str(row["applied"]),
+            row["status"],
         )
     console.out.print(table)

@@ -44,13 +44,14 @@ def serve(
         if not empty:
             with read_csv(catalog or runtime.CATALOG) as plan:
                 sandbox.seed((r.sku, r.title, r.quantity) for r in plan)
+        # Handlers first: a signal from now on always removes the state file.
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         path = runtime.write_state(sandbox)
         console.print_json(sandbox.describe())
         sys.stdout.flush()
         console.info(f"sandbox running; addresses in {path}; Ctrl-C stops it")
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
         try:
             stop.wait()
         finally:

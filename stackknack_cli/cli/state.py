@@ -15,11 +15,22 @@ db_option: str | None = None
 
 
 @contextmanager
-def opened_store() -> Iterator[Store]:
-    """Open the database the root options point at, and close it afterwards."""
+def opened_store(*, create: bool = True) -> Iterator[Store]:
+    """Open the database the root options point at, and close it afterwards.
+
+    With ``create`` off (commands that only report), a missing database is an error:
+    a mistyped ``--db`` must not look like an empty inventory.
+    """
+    from stackknack_cli.errors import ConfigError
     from stackknack_cli.store import open_store
 
-    store = open_store(config.db_path(db_option))
+    path = config.db_path(db_option)
+    if not create and not path.exists():
+        raise ConfigError(
+            f"no database at {path}; check --db or STACKKNACK_DB, or start with "
+            "stackknack import csv or stackknack connect"
+        )
+    store = open_store(path)
     try:
         yield store
     finally:

@@ -36,7 +36,7 @@ def sync(
     from stackknack_cli.engine.sync import run_sync
 
     with (
-        opened_store() as store,
+        opened_store(create=False) as store,
         registry.connected_channels(store, channel) as channels,
     ):
         report = run_sync(store, channels, on_event=console.warn)
@@ -60,6 +60,12 @@ def sync(
                 text += ", FAILED"
             parts.append(text)
         summary = "; ".join(parts) or "no channels connected"
+        unknown = sum(len(r.unknown) for r in report.channels.values())
+        if unknown:
+            summary += (
+                f"; {unknown} sale(s) of SKUs not in the inventory, not applied "
+                "(stackknack sales --unknown)"
+            )
         if report.oversells:
             summary += f"; {len(report.oversells)} OVERSELL(S)"
         console.out.print(console.escape(summary))
