@@ -27,7 +27,7 @@ from stackknack_cli.engine.alerts import Alert, Alerts
 from stackknack_cli.engine.sync import ChannelReport, drain, ingest_sales
 from stackknack_cli.errors import CredentialError, StackknackError
 from stackknack_cli.store import outbox
-from stackknack_cli.store.db import Store, iso, utcnow
+from stackknack_cli.store.db import Store, iso, open_store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ MAX_BACKOFF = 300.0
 IDLE_WAIT = 1.0
 """Longest sleep: how soon outbox work written by another process is noticed."""
 SALES_REFRESH = 5.0
+WORKER_JOIN_SECONDS = 30.0
+"""How long stopping waits for a paced channel's call under way."""
 
 
 @dataclass
@@ -143,6 +145,16 @@ class Watcher:
         self._lock = threading.Lock()
         self._sales: list[activity.SaleTrail] = []
         self._sales_at: float | None = None
+        # A channel with a request budget (StockX: one call a second) waits between
+        # calls; it works in a thread of its own so that it never holds up the
+        # others' sales and pushes.
+        self._paced = {
+            name
+            for name, channel in self.channels.items()
+            if callable(getattr(channel, "budget", None))
+        }
+        self._workers: dict[str, threading.Thread] = {}
+        self._worker_stores: dict[str, Store] = {}
         self._next_reconcile = (
             None
             if self.reconcile_every is None
@@ -165,6 +177,10 @@ class Watcher:
             delay = self.step()
             self.wake.wait(min(max(delay, 0.0), IDLE_WAIT))
             self.wake.clear()
+        for worker in self._workers.values():
+            worker.join(timeout=WORKER_JOIN_SECONDS)
+        for store in self._worker_stores.values():
+            store.close()
         log.info("watch: stopped")
 
     def step(self) -> float:
@@ -182,6 +198,9 @@ class Watcher:
             if self.stop.is_set():
                 break
             state = self.status[name]
+            if name in self._paced:
+                self._start_paced(name, requested)
+                continue
             if name not in requested and self.clock() < state.next_poll:
                 continue
             error = self._poll(channel, state, requested.get(name))
@@ -193,11 +212,15 @@ class Watcher:
             if self.stop.is_set():
                 break
             state = self.status[name]
+            if name in self._paced:
+                self._start_paced(name, {})
+                continue
             if state.error is None and (drain_all or _is_due(self.store, name)):
                 self._drain(channel, state)
         self._check_drift()
         self._publish()
-        if any(_is_due(self.store, name) for name in self.channels):
+        unpaced = [name for name in self.channels if name not in self._paced]
+        if any(_is_due(self.store, name) for name in unpaced):
             return 0.0
         return min((s.next_poll for s in self.status.values()), default=IDLE_WAIT) - (
             self.clock()
@@ -211,7 +234,12 @@ class Watcher:
         self._next_reconcile = self.clock() + self.reconcile_every
         from stackknack_cli.engine.reconcile import reconcile
 
-        report = reconcile(self.store, self.channels)
+        # Paced channels are left out: reading all their listings would take their
+        # whole budget for minutes.
+        unpaced = {
+            name: ch for name, ch in self.channels.items() if name not in self._paced
+        }
+        report = reconcile(self.store, unpaced)
         for drift in report.drifts:
             self.on_line(
                 f"drift: {drift.channel} shows {drift.live} of {drift.sku}, "
@@ -223,13 +251,49 @@ class Watcher:
             len(report.drifts),
         )
 
+    def _start_paced(self, name: str, requested: Mapping[str, datetime | None]) -> None:
+        """Start the paced channel's poll and drain in its thread when due and idle."""
+        worker = self._workers.get(name)
+        if worker is not None and worker.is_alive():
+            return
+        state = self.status[name]
+        poll = name in requested or self.clock() >= state.next_poll
+        push = state.error is None and _is_due(self.store, name)
+        if not (poll or push):
+            return
+        worker = threading.Thread(
+            target=self._paced_work,
+            args=(name, poll, requested.get(name)),
+            name=f"watch-{name}",
+            daemon=True,
+        )
+        self._workers[name] = worker
+        worker.start()
+
+    def _paced_work(self, name: str, poll: bool, since: datetime | None) -> None:
+        store = self._worker_stores.get(name)
+        if store is None:
+            assert self.store.path is not None
+            store = self._worker_stores[name] = open_store(self.store.path)
+        channel, state = self.channels[name], self.status[name]
+        if poll:
+            self._poll(channel, state, since, store=store)
+        if state.error is None and not self.stop.is_set():
+            self._drain(channel, state, store=store)
+        self.wake.set()
+
     def _poll(
-        self, channel: Channel, state: ChannelStatus, since: datetime | None
+        self,
+        channel: Channel,
+        state: ChannelStatus,
+        since: datetime | None,
+        *,
+        store: Store | None = None,
     ) -> str | None:
         report = ChannelReport()
         state.sales = 0
         try:
-            ingest_sales(self.store, channel, report, since=since)
+            ingest_sales(store or self.store, channel, report, since=since)
         except StackknackError as exc:
             self._failed(state, exc)
             return str(exc)
@@ -250,10 +314,12 @@ class Watcher:
             )
         return None
 
-    def _drain(self, channel: Channel, state: ChannelStatus) -> None:
+    def _drain(
+        self, channel: Channel, state: ChannelStatus, *, store: Store | None = None
+    ) -> None:
         report = ChannelReport()
         try:
-            drain(self.store, channel, report, purpose="watch")
+            drain(store or self.store, channel, report, purpose="watch")
         except StackknackError as exc:
             self._failed(state, exc)
             return
