@@ -9,7 +9,6 @@ the new access token is used, so a crash can never leave a dead refresh token be
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
@@ -17,6 +16,7 @@ from typing import Protocol
 import httpx
 
 from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
+from stackknack_cli.channels.oauth import REFRESH_MARGIN_SECONDS, StoredTokens
 from stackknack_cli.credentials import Credentials
 from stackknack_cli.errors import ChannelError, CredentialError
 
@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "clover"
 OAUTH_FIELD = "oauth"
 API_TOKEN_FIELD = "api_token"
-REFRESH_MARGIN_SECONDS = 300.0
-"""Refresh this long before the access token expires, so no call races its expiry."""
 
 RECONNECT = f"run: stackknack connect {CHANNEL}"
 
@@ -92,13 +90,18 @@ def save_token_response(
     credentials.set_json(CHANNEL, OAUTH_FIELD, entry)
 
 
-class OAuthTokens:
+class OAuthTokens(StoredTokens):
     """Expiring v2/OAuth tokens from the credentials store, refreshed ahead of time.
 
     ``token`` may call ``POST {oauth_base}/oauth/v2/refresh`` (Unix-second expiries are
     read from the stored entry). A refresh Clover refuses raises ``CredentialError``;
     a refresh that cannot get through raises ``ChannelUnavailableError``.
     """
+
+    channel = CHANNEL
+    field = OAUTH_FIELD
+    needed = ("access_token", "refresh_token", "client_id")
+    expiry_key = "access_token_expiration"
 
     def __init__(
         self,
@@ -110,44 +113,11 @@ class OAuthTokens:
         clock: Callable[[], float] = time.time,
         margin: float = REFRESH_MARGIN_SECONDS,
     ) -> None:
-        self.credentials = credentials
-        self.client = client
+        super().__init__(credentials, client, policy=policy, clock=clock, margin=margin)
         self.oauth_base = oauth_base.rstrip("/")
-        self.policy = policy or RetryPolicy()
-        self.clock = clock
-        self.margin = margin
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"OAuthTokens(oauth_base={self.oauth_base!r})"
-
-    def token(self) -> str:
-        with self._lock:
-            entry = self._load()
-            if self._expires_soon(entry):
-                entry = self._refresh(entry)
-            return str(entry["access_token"])
-
-    def renew(self, rejected: str) -> str | None:
-        with self._lock:
-            entry = self._load()
-            # Another process may have refreshed already; its pair is the live one.
-            if entry["access_token"] != rejected and not self._expires_soon(entry):
-                return str(entry["access_token"])
-            return str(self._refresh(entry)["access_token"])
-
-    def _load(self) -> dict[str, object]:
-        entry = self.credentials.get_json(CHANNEL, OAUTH_FIELD)
-        needed = ("access_token", "refresh_token", "client_id")
-        if entry is None or not all(entry.get(name) for name in needed):
-            raise CredentialError(f"no OAuth tokens stored for {CHANNEL}; {RECONNECT}")
-        return entry
-
-    def _expires_soon(self, entry: Mapping[str, object]) -> bool:
-        expiry = entry.get("access_token_expiration")
-        if not isinstance(expiry, int | float):
-            return True
-        return self.clock() >= float(expiry) - self.margin
 
     def _refresh(self, entry: Mapping[str, object]) -> dict[str, object]:
         expiry = entry.get("refresh_token_expiration")

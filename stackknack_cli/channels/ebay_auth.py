@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -21,6 +20,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 import httpx
 
 from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
+from stackknack_cli.channels.oauth import REFRESH_MARGIN_SECONDS, StoredTokens
 from stackknack_cli.credentials import Credentials
 from stackknack_cli.errors import (
     ChannelError,
@@ -52,8 +52,6 @@ SCOPES = (
 """Listings and offers (read and write), orders (read), the out-of-stock control
 setting (read), and the seller's user name (read)."""
 
-REFRESH_MARGIN_SECONDS = 300.0
-"""Refresh this long before the access token expires, so no call races its expiry."""
 REFRESH_WARNING_DAYS = 30
 """Warn this many days before the refresh token expires."""
 
@@ -214,7 +212,7 @@ def needs_reconsent_soon(days_left: int | None) -> bool:
     return days_left is not None and days_left <= REFRESH_WARNING_DAYS
 
 
-class EbayTokens:
+class EbayTokens(StoredTokens):
     """Access tokens from the stored entry, refreshed ahead of their 2-hour expiry.
 
     ``token`` may call eBay's token endpoint (the URL stored at consent). A refused
@@ -222,6 +220,11 @@ class EbayTokens:
     call in any process raises it again without calling eBay; a refresh that
     cannot get through raises ``ChannelUnavailableError``.
     """
+
+    channel = CHANNEL
+    field = OAUTH_FIELD
+    needed = ("refresh_token", "client_id", "client_secret")
+    expiry_key = "access_token_expires_at"
 
     def __init__(
         self,
@@ -233,45 +236,20 @@ class EbayTokens:
         clock: Callable[[], float] = time.time,
         margin: float = REFRESH_MARGIN_SECONDS,
     ) -> None:
-        self.credentials = credentials
-        self.client = client
+        super().__init__(credentials, client, policy=policy, clock=clock, margin=margin)
         self.token_url = token_url
-        self.policy = policy or RetryPolicy()
-        self.clock = clock
-        self.margin = margin
         self._warned = False
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"EbayTokens(token_url={self.token_url!r})"
 
-    def token(self) -> str:
-        with self._lock:
-            entry = self._load()
-            if self._expires_soon(entry):
-                entry = self._refresh(entry)
-            return str(entry["access_token"])
-
-    def renew(self, rejected: str) -> str | None:
-        with self._lock:
-            entry = self._load()
-            # Another process may have refreshed already; its token is the live one.
-            if entry["access_token"] != rejected and not self._expires_soon(entry):
-                return str(entry["access_token"])
-            return str(self._refresh(entry)["access_token"])
-
-    def _load(self) -> dict[str, object]:
-        entry = self.credentials.get_json(CHANNEL, OAUTH_FIELD)
-        needed = ("refresh_token", "client_id", "client_secret")
-        if entry is None or not all(entry.get(name) for name in needed):
-            raise CredentialError(f"no tokens stored for {CHANNEL}; {RECONNECT}")
+    def _check(self, entry: Mapping[str, object]) -> None:
         if entry.get("reconsent_required"):
             raise ReconsentRequiredError(
                 f"{CHANNEL} needs a new consent (the refresh token was refused); "
                 f"pushes stay queued; {RECONNECT}"
             )
         self._warn_expiry(entry)
-        return entry
 
     def _warn_expiry(self, entry: Mapping[str, object]) -> None:
         expiry = entry.get("refresh_token_expires_at")
@@ -286,13 +264,7 @@ class EbayTokens:
                 RECONNECT,
             )
 
-    def _expires_soon(self, entry: Mapping[str, object]) -> bool:
-        expiry = entry.get("access_token_expires_at")
-        if not entry.get("access_token") or not isinstance(expiry, int | float):
-            return True
-        return self.clock() >= float(expiry) - self.margin
-
-    def _refresh(self, entry: dict[str, object]) -> dict[str, object]:
+    def _refresh(self, entry: Mapping[str, object]) -> dict[str, object]:
         expiry = entry.get("refresh_token_expires_at")
         if isinstance(expiry, int | float) and self.clock() >= float(expiry):
             self._mark_reconsent(entry)
@@ -343,7 +315,7 @@ class EbayTokens:
         log.info("ebay: refreshed the access token")
         return refreshed
 
-    def _mark_reconsent(self, entry: dict[str, object]) -> None:
+    def _mark_reconsent(self, entry: Mapping[str, object]) -> None:
         marked = dict(entry)
         marked["reconsent_required"] = True
         self.credentials.set_json(CHANNEL, OAUTH_FIELD, marked)

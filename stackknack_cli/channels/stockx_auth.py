@@ -13,7 +13,6 @@ written in one step before the new access token is used.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -21,6 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
+from stackknack_cli.channels.oauth import REFRESH_MARGIN_SECONDS, StoredTokens
 from stackknack_cli.credentials import Credentials
 from stackknack_cli.errors import ChannelError, CredentialError, InputError
 
@@ -37,8 +37,6 @@ AUDIENCE = "gateway.stockx.com"
 SCOPE = "offline_access openid"
 DEFAULT_LIFETIME_SECONDS = 3600
 """Assumed when a token answer lacks ``expires_in`` (StockX's is unconfirmed)."""
-REFRESH_MARGIN_SECONDS = 300.0
-
 RECONNECT = f"run: stackknack connect {CHANNEL}"
 
 
@@ -192,13 +190,18 @@ def store_api_key(credentials: Credentials, api_key: str) -> None:
     credentials.set(CHANNEL, API_KEY_FIELD, api_key.strip())
 
 
-class StockXTokens:
+class StockXTokens(StoredTokens):
     """The stored user token, refreshed ahead of expiry and after a 401.
 
     ``token`` may POST ``refresh_token`` grant to ``token_url``. A refused refresh
     raises ``CredentialError``; one that cannot get through raises
     ``ChannelUnavailableError``.
     """
+
+    channel = CHANNEL
+    field = OAUTH_FIELD
+    needed = ("access_token", "refresh_token", "client_id", "client_secret")
+    expiry_key = "expires_at"
 
     def __init__(
         self,
@@ -210,47 +213,14 @@ class StockXTokens:
         clock: Callable[[], float] = time.time,
         margin: float = REFRESH_MARGIN_SECONDS,
     ) -> None:
-        self.credentials = credentials
-        self.client = client
+        super().__init__(credentials, client, policy=policy, clock=clock, margin=margin)
         self.token_url = token_url
-        self.policy = policy or RetryPolicy()
-        self.clock = clock
-        self.margin = margin
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"StockXTokens(token_url={self.token_url!r})"
 
     def api_key(self) -> str:
         return self.credentials.require(CHANNEL, API_KEY_FIELD)
-
-    def token(self) -> str:
-        with self._lock:
-            entry = self._load()
-            if self._expires_soon(entry):
-                entry = self._refresh(entry)
-            return str(entry["access_token"])
-
-    def renew(self, rejected: str) -> str | None:
-        with self._lock:
-            entry = self._load()
-            # Another process may have refreshed already; its token is the live one.
-            if entry["access_token"] != rejected and not self._expires_soon(entry):
-                return str(entry["access_token"])
-            return str(self._refresh(entry)["access_token"])
-
-    def _load(self) -> dict[str, object]:
-        entry = self.credentials.get_json(CHANNEL, OAUTH_FIELD)
-        needed = ("access_token", "refresh_token", "client_id", "client_secret")
-        if entry is None or not all(entry.get(name) for name in needed):
-            raise CredentialError(f"no OAuth tokens stored for {CHANNEL}; {RECONNECT}")
-        return entry
-
-    def _expires_soon(self, entry: Mapping[str, object]) -> bool:
-        expiry = entry.get("expires_at")
-        if isinstance(expiry, bool) or not isinstance(expiry, int | float):
-            return True
-        return self.clock() >= float(expiry) - self.margin
 
     def _refresh(self, entry: Mapping[str, object]) -> dict[str, object]:
         client_id = str(entry["client_id"])

@@ -27,7 +27,7 @@ from stackknack_cli.channels.shopify_auth import (
     StaticToken,
     TokenProvider,
 )
-from stackknack_cli.credentials import Credentials
+from stackknack_cli.credentials import Credentials, MemoryStore
 from stackknack_cli.errors import (
     ChannelError,
     ChannelUnavailableError,
@@ -40,20 +40,6 @@ ENDPOINT = f"{SHOP}/admin/api/2026-04/graphql.json"
 TOKEN_URL = f"{SHOP}/admin/oauth/access_token"
 LOCATION = "gid://shopify/Location/1"
 TOKEN = "shpat_static_secret_value"
-
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.values[name] = value
-
-    def delete(self, name: str) -> None:
-        self.values.pop(name, None)
 
 
 @pytest.fixture
