@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -75,6 +76,17 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run ``stackknack`` in-process: ``cli("stock", "--json", stdin="...")``."""
+    from tests.cli_helpers import invoke
+
+    def call(*args: str, stdin: str | bytes = "") -> Any:
+        return invoke(capsys, monkeypatch, *args, stdin=stdin)
+
+    return call
 
 
 def shared_path(*parts: str) -> Path:

@@ -9,7 +9,6 @@ import pytest
 
 from stackknack_cli.sandbox.clover import CloverSimulator
 from stackknack_cli.sandbox.server import SimServer
-from tests.cli_helpers import invoke
 
 
 @pytest.fixture
@@ -22,14 +21,6 @@ def clover() -> Iterator[tuple[CloverSimulator, str]]:
         yield sim, server.base_url
     finally:
         server.stop()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def call(*args: str, stdin: str = ""):
-        return invoke(capsys, monkeypatch, *args, stdin=stdin)
-
-    return call
 
 
 def _connect(cli, sim: CloverSimulator, url: str):

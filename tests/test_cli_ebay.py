@@ -10,7 +10,6 @@ import pytest
 
 from stackknack_cli.sandbox.ebay import EbaySimulator
 from stackknack_cli.sandbox.server import SimServer
-from tests.cli_helpers import invoke
 
 
 @pytest.fixture
@@ -23,14 +22,6 @@ def ebay() -> Iterator[tuple[EbaySimulator, str]]:
         yield sim, server.base_url
     finally:
         server.stop()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def call(*args: str, stdin: str = ""):
-        return invoke(capsys, monkeypatch, *args, stdin=stdin)
-
-    return call
 
 
 def _connect(cli, sim: EbaySimulator, url: str, *extra: str):

@@ -5,16 +5,7 @@ from pathlib import Path
 import pytest
 
 from stackknack_cli.sandbox.runtime import CATALOG
-from tests.cli_helpers import invoke
 from tests.conftest import shared_path
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def call(*args: str, stdin: str | bytes = ""):
-        return invoke(capsys, monkeypatch, *args, stdin=stdin)
-
-    return call
 
 
 def test_shipped_catalogue_imports_with_exact_counts(cli) -> None:

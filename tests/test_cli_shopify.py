@@ -8,7 +8,6 @@ import pytest
 
 from stackknack_cli.sandbox.server import SimServer
 from stackknack_cli.sandbox.shopify import ShopifySimulator
-from tests.cli_helpers import invoke
 
 
 @pytest.fixture
@@ -21,14 +20,6 @@ def shop() -> Iterator[tuple[ShopifySimulator, str]]:
         yield sim, server.base_url
     finally:
         server.stop()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def call(*args: str, stdin: str = ""):
-        return invoke(capsys, monkeypatch, *args, stdin=stdin)
-
-    return call
 
 
 def _connect(cli, sim: ShopifySimulator, url: str, *extra: str):

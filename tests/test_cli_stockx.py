@@ -9,7 +9,6 @@ import pytest
 
 from stackknack_cli.sandbox.server import SimServer
 from stackknack_cli.sandbox.stockx import StockXSimulator
-from tests.cli_helpers import invoke
 
 
 @pytest.fixture
@@ -27,14 +26,6 @@ def stockx() -> Iterator[tuple[StockXSimulator, str, dict[str, str]]]:
         yield sim, server.base_url, variants
     finally:
         server.stop()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def call(*args: str, stdin: str = ""):
-        return invoke(capsys, monkeypatch, *args, stdin=stdin)
-
-    return call
 
 
 def _connect(cli, sim: StockXSimulator, url: str):

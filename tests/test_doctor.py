@@ -13,7 +13,6 @@ from stackknack_cli.sandbox.clover import CloverSimulator
 from stackknack_cli.sandbox.server import SimServer
 from stackknack_cli.store import open_store
 from stackknack_cli.store.db import utcnow
-from tests.cli_helpers import invoke
 
 
 @pytest.fixture
@@ -25,14 +24,6 @@ def clover() -> Iterator[tuple[CloverSimulator, str]]:
         yield sim, server.base_url
     finally:
         server.stop()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def call(*args: str, stdin: str = ""):
-        return invoke(capsys, monkeypatch, *args, stdin=stdin)
-
-    return call
 
 
 def _checks(result) -> dict[str, dict]:
