@@ -21,6 +21,7 @@ from stackknack_cli.credentials import Credentials, FileStore
 from stackknack_cli.engine.linking import link_channel
 from stackknack_cli.sandbox import demo
 from stackknack_cli.sandbox.runtime import CHANNELS, Sandbox
+from stackknack_cli.sandbox.shopify import PLANS
 from stackknack_cli.store import Store, inventory, open_store
 from stackknack_cli.store.inventory import ItemRecord
 
@@ -30,8 +31,9 @@ QUICK_STOCKX = 1000
 
 
 def quick_sleep(seconds: float) -> None:
-    """Wait a hundredth of what was asked, at most 50 ms: retries stay real but short."""
-    time.sleep(min(seconds / 100, 0.05))
+    """Wait as asked, up to a second: platform throttles (which run on real time in
+    the simulators) still refill, and a long Retry-After does not stall the run."""
+    time.sleep(min(seconds, 1.0))
 
 
 def quick_policy() -> RetryPolicy:
@@ -95,11 +97,13 @@ def sandbox_world(
     seed: int = 0,
     channels: Iterable[str] = CHANNELS,
     stockx_per_second: int = QUICK_STOCKX,
+    shopify_plan: str = "standard",
 ) -> Iterator[World]:
     """Start the simulators, import ``items``, list, connect and link them."""
     home.mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox(seed=seed).start()
     sandbox.stockx.per_second = stockx_per_second
+    sandbox.shopify.bucket_size, sandbox.shopify.restore_rate = PLANS[shopify_plan]
     store = open_store(home / "stackknack.db")
     credentials = Credentials(store.install_id, FileStore(home / "credentials.json"))
     try:

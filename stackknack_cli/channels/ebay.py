@@ -132,6 +132,10 @@ class EbayChannel:
         """Listing ids of the inventory offers seen by the last ``fetch_listings``."""
         self.inventory_total: int | None = None
         self.refused: set[str] = set()
+        self.stale: set[str] = set()
+        self.cached: set[str] = set()
+        """SKUs whose push under way uses the stored offers."""
+        """SKUs whose offers as stored at linking failed a write: read them afresh."""
         """Idempotency keys of pushes eBay refused for good; never sent again."""
 
     def check(self) -> str:
@@ -378,6 +382,13 @@ class EbayChannel:
         self.writer.run(plans)
         for plan in plans:
             push = plan.push
+            if plan.failed is not None and push.channel_ref in self.cached:
+                # The stored offers may be what eBay refused (withdrawn since):
+                # never take that as final; the next attempt reads them afresh.
+                self.stale.add(push.channel_ref)
+                plan.failed = PushResult(
+                    push.entry_id, PushStatus.RETRY, reason=plan.failed.reason
+                )
             results[push.entry_id] = plan.failed or PushResult(
                 push.entry_id, PushStatus.DONE, holds=max(push.target, 0)
             )
@@ -385,6 +396,30 @@ class EbayChannel:
             if results[push.entry_id].permanent:
                 self.refused.add(push.key)
         return [results[push.entry_id] for push in pushes]
+
+    def _known_offers(self, push: Push) -> list[Offer]:
+        """Return the offers stored with the listing when all of them are live.
+
+        eBay finds offers one SKU at a time; the stored ones save that call for the
+        everyday quantity change. Anything else (a withdrawn or ended offer, a write
+        that failed with them) reads the offers afresh.
+        """
+        self.cached.discard(push.channel_ref)
+        known = (
+            push.details.get("offers") if isinstance(push.details, Mapping) else None
+        )
+        if not known or push.channel_ref in self.stale:
+            return []
+        offers = [Offer.from_details(o) for o in known if isinstance(o, Mapping)]
+        withdrawn = self.writer.withdrawn
+        usable = offers and all(
+            offer.is_live and offer.offer_id and offer.offer_id not in withdrawn
+            for offer in offers
+        )
+        if not usable:
+            return []
+        self.cached.add(push.channel_ref)
+        return offers
 
     def _prepare(self, push: Push, live: Mapping[str, int]) -> Plan | PushResult:
         ref = push.channel_ref
@@ -401,7 +436,7 @@ class EbayChannel:
         if push.expected is not None and holds != push.expected:
             return PushResult(push.entry_id, PushStatus.MISMATCH, holds=holds)
         try:
-            offers = self.offers(ref)
+            offers = self._known_offers(push) or self.offers(ref)
             oos = self._oos_control() if push.target <= 0 else True
         except ChannelUnavailableError as exc:
             return PushResult(push.entry_id, PushStatus.RETRY, reason=str(exc))

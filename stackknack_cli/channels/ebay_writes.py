@@ -101,6 +101,18 @@ class Offer:
             format=str(data.get("format") or "FIXED_PRICE"),
         )
 
+    @classmethod
+    def from_details(cls, data: Mapping[str, Any]) -> Offer:
+        """Rebuild an offer from what ``as_details`` stored with the listing."""
+        available = data.get("available")
+        return cls(
+            offer_id=str(data.get("offer_id") or ""),
+            status=str(data.get("status") or ""),
+            listing_id=data.get("listing_id"),
+            listing_status=data.get("listing_status"),
+            available=available if isinstance(available, int) else None,
+        )
+
     @property
     def is_live(self) -> bool:
         return self.status == "PUBLISHED" and self.listing_status in LIVE
