@@ -145,7 +145,8 @@ def _one_life(
         if watching:
             url = f"http://127.0.0.1:{port}/webhooks/shopify"
             poster = threading.Thread(
-                target=_post_hooks, args=(url, ledger, random.Random(rng.random()), stop)
+                target=_post_hooks,
+                args=(url, ledger, random.Random(rng.random()), stop),
             )
             poster.start()
         time.sleep(rng.uniform(0.05, 1.5))
@@ -191,7 +192,9 @@ def run(profile: Profile, workdir: Path) -> Figure:
     skus = [sku for sku, _, _ in items]
     ledger = Ledger()
     log = workdir / "crash.log"
-    with sandbox_world(workdir / "crash", items, seed=profile.seed, channels=CHANNELS) as world:
+    with sandbox_world(
+        workdir / "crash", items, seed=profile.seed, channels=CHANNELS
+    ) as world:
         world.credentials.set("shopify", "webhook_secret", SECRET)
         for _ in range(profile.kills):
             _one_life(world, ledger, rng, skus, log)
@@ -222,7 +225,9 @@ def run(profile: Profile, workdir: Path) -> Figure:
     return figure
 
 
-def _score(figure: Figure, world: World, ledger: Ledger, expected: dict[str, int]) -> None:
+def _score(
+    figure: Figure, world: World, ledger: Ledger, expected: dict[str, int]
+) -> None:
     conn = world.store.conn
     recorded = dict(
         conn.execute("SELECT channel, count(*) FROM sales GROUP BY channel").fetchall()

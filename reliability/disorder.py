@@ -28,6 +28,7 @@ from stackknack_cli.engine.listener import Listener
 from stackknack_cli.engine.watch import Watcher
 from stackknack_cli.engine.webhooks import clover as clover_hooks
 from stackknack_cli.engine.webhooks import shopify as shopify_hooks
+
 CHANNELS = ("shopify", "clover", "ebay")
 """StockX is left out: each unit there is a listing of its own, so a stock deep
 enough for thousands of sales would be tens of thousands of simulated listings."""
@@ -67,7 +68,9 @@ def _clover(merchant: str, key: str, stamp_ms: int) -> Delivery:
     body = json.dumps(
         {
             "appId": "stackknack",
-            "merchants": {merchant: [{"objectId": key, "type": "UPDATE", "ts": stamp_ms}]},
+            "merchants": {
+                merchant: [{"objectId": key, "type": "UPDATE", "ts": stamp_ms}]
+            },
         }
     ).encode()
     return ("clover", body, {"X-Clover-Auth": CLOVER_AUTH})
@@ -88,7 +91,9 @@ def _announce(
     return []
 
 
-def _stale(world: World, old: list[tuple[str, str]], rng: random.Random, n: int) -> Delivery:
+def _stale(
+    world: World, old: list[tuple[str, str]], rng: random.Random, n: int
+) -> Delivery:
     """Return an event older than what is stored: an old order or an old stock count."""
     kind = rng.random()
     if kind < 0.4 and old:
@@ -97,7 +102,11 @@ def _stale(world: World, old: list[tuple[str, str]], rng: random.Random, n: int)
             return _shopify(order, "2020-01-01T00:00:00Z", "orders/updated", f"s-{n}")
     if kind < 0.7:
         body = json.dumps(
-            {"inventory_item_id": 1, "available": 999, "updated_at": "2020-01-01T00:00:00Z"}
+            {
+                "inventory_item_id": 1,
+                "available": 999,
+                "updated_at": "2020-01-01T00:00:00Z",
+            }
         ).encode()
         return (
             "shopify",
@@ -113,7 +122,9 @@ def _stale(world: World, old: list[tuple[str, str]], rng: random.Random, n: int)
 
 def _post(client: httpx.Client, base: str, delivery: Delivery) -> int:
     channel, body, headers = delivery
-    return client.post(f"{base}/webhooks/{channel}", content=body, headers=headers).status_code
+    return client.post(
+        f"{base}/webhooks/{channel}", content=body, headers=headers
+    ).status_code
 
 
 def _count_poll_lines(channels: dict[str, Any], counter: Counter[str]) -> None:
@@ -192,7 +203,9 @@ def run(profile: Profile, workdir: Path) -> Figure:
                     rng.shuffle(batch)
                     cut = rng.randint(0, len(batch))
                     for part in (batch[:cut], batch[cut:]):
-                        for status in pool.map(lambda d: _post(client, listener.base_url, d), part):
+                        for status in pool.map(
+                            lambda d: _post(client, listener.base_url, d), part
+                        ):
                             answers[status] += 1
                         clock.now += rng.uniform(0.0, 20.0)
                         watcher.step()
@@ -204,7 +217,9 @@ def run(profile: Profile, workdir: Path) -> Figure:
             listener.stop()
         _score(figure, world, made, expected)
         figure.check(converged, "channels did not converge")
-        left = world.store.scalar("SELECT count(*) FROM webhook_events WHERE status = 'new'")
+        left = world.store.scalar(
+            "SELECT count(*) FROM webhook_events WHERE status = 'new'"
+        )
         figure.check(left == 0, f"{left} webhook events never processed")
     figure.check(set(answers) == {200}, f"listener answers: {dict(answers)}")
     figure.runs = 1
@@ -216,7 +231,9 @@ def run(profile: Profile, workdir: Path) -> Figure:
     return figure
 
 
-def _settle(world: World, watcher: Watcher, clock: ScaledClock, expected: dict[str, int]) -> bool:
+def _settle(
+    world: World, watcher: Watcher, clock: ScaledClock, expected: dict[str, int]
+) -> bool:
     deadline = time.monotonic() + FINAL_DEADLINE
     while time.monotonic() < deadline:
         clock.now += 60.0
@@ -235,11 +252,15 @@ def agrees(world: World, expected: dict[str, int]) -> bool:
     return (
         not open_entries
         and central == expected
-        and all(set(world.held(s, CHANNELS).values()) == {n} for s, n in central.items())
+        and all(
+            set(world.held(s, CHANNELS).values()) == {n} for s, n in central.items()
+        )
     )
 
 
-def _score(figure: Figure, world: World, made: Counter[str], expected: dict[str, int]) -> None:
+def _score(
+    figure: Figure, world: World, made: Counter[str], expected: dict[str, int]
+) -> None:
     recorded = dict(
         world.store.conn.execute(
             "SELECT channel, count(*) FROM sales GROUP BY channel"

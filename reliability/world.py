@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from stackknack_cli.channels import registry
 from stackknack_cli.channels.base import Channel
@@ -26,8 +28,9 @@ from stackknack_cli.store import Store, inventory, open_store
 from stackknack_cli.store.inventory import ItemRecord
 
 Item = tuple[str, str, int]
-QUICK_STOCKX = 1000
-"""Calls a second the StockX simulator allows in scenarios not about its budget."""
+QUICK_RATE = 1000
+"""Calls a second the StockX and eBay simulators allow in scenarios that are not
+about those platforms' rate limits (StockX's is 1 a second)."""
 
 
 def quick_sleep(seconds: float) -> None:
@@ -43,7 +46,11 @@ def quick_policy() -> RetryPolicy:
 def sneaker_items(count: int, *, quantity: int, prefix: str = "RL") -> list[Item]:
     """Return ``count`` SKUs that read as a StockX style and size."""
     return [
-        (f"{prefix}{n // 10:04d}-100-{n % 10 + 4}", f"Runner {n} / US {n % 10 + 4}", quantity)
+        (
+            f"{prefix}{n // 10:04d}-100-{n % 10 + 4}",
+            f"Runner {n} / US {n % 10 + 4}",
+            quantity,
+        )
         for n in range(count)
     ]
 
@@ -71,14 +78,30 @@ class World:
 
     @contextmanager
     def channels(
-        self, only: Iterable[str] | None = None, *, policy: RetryPolicy | None = None
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
     ) -> Iterator[dict[str, Channel]]:
-        with registry.connected_channels(
-            self.store,
-            list(only) if only else None,
-            credentials=self.credentials,
-            policy=policy or quick_policy(),
-        ) as found:
+        """Build the connected adapters; ``timeout`` shortens their HTTP timeout so
+        that a simulated hang costs a fraction of a second."""
+        if timeout is None:
+            with registry.connected_channels(
+                self.store,
+                credentials=self.credentials,
+                policy=policy or quick_policy(),
+            ) as found:
+                yield found
+            return
+        with ExitStack() as stack:
+            found = {}
+            for name, config in registry.load(self.store).items():
+                client = stack.enter_context(
+                    httpx.Client(timeout=timeout, trust_env=False)
+                )
+                found[name] = registry.build(
+                    config, self.credentials, client, policy=policy or quick_policy()
+                )
             yield found
 
     def central(self) -> dict[str, int]:
@@ -96,13 +119,13 @@ def sandbox_world(
     *,
     seed: int = 0,
     channels: Iterable[str] = CHANNELS,
-    stockx_per_second: int = QUICK_STOCKX,
+    per_second: int = QUICK_RATE,
     shopify_plan: str = "standard",
 ) -> Iterator[World]:
     """Start the simulators, import ``items``, list, connect and link them."""
     home.mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox(seed=seed).start()
-    sandbox.stockx.per_second = stockx_per_second
+    sandbox.stockx.per_second = sandbox.ebay.per_second = per_second
     sandbox.shopify.bucket_size, sandbox.shopify.restore_rate = PLANS[shopify_plan]
     store = open_store(home / "stackknack.db")
     credentials = Credentials(store.install_id, FileStore(home / "credentials.json"))

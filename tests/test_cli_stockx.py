@@ -125,3 +125,24 @@ def test_restock_after_zero_relists_at_the_last_ask(cli, stockx, tmp_path) -> No
         and listing["status"] == "ACTIVE"
     }
     assert asks == {"120"}
+
+
+def test_many_variants_change_in_one_batch_call(cli, stockx, tmp_path) -> None:
+    sim, url, variants = stockx
+    catalog = tmp_path / "c.csv"
+    catalog.write_text("sku,quantity\nDD1391-100-9,2\nDD1391-100-10,1\n")
+    cli("import", "csv", str(catalog))
+    _connect(cli, sim, url)
+    cli("import", "stockx")
+    before = len(sim.requests)
+
+    change = tmp_path / "d.csv"
+    change.write_text("sku,quantity\nDD1391-100-9,0\nDD1391-100-10,0\n")
+    cli("import", "csv", str(change))
+    assert _sync_until_settled(cli).code == 0
+
+    writes = [r for r in sim.requests[before:] if r[0] in ("POST", "DELETE")]
+    assert [(method, path) for method, path, _ in writes] == [
+        ("POST", "/v2/selling/batch/delete-listing")
+    ]
+    assert sim.active_count(variants["9"]) == sim.active_count(variants["10"]) == 0

@@ -5,7 +5,8 @@ listings at the ask the user set (``Push.details["ask"]`` and ``["currency"]``, 
 the price of a listing the variant still has); going down deletes the newest listings
 first; 0 deletes them all. One listing changes through the single-listing call, more
 through StockX's batch calls, at most 100 items each (a longer change continues in the
-next batch once the first settles).
+next batch once the first settles). The changes of many variants pushed together share
+batches, and a shared batch is checked on once per round.
 
 Nothing is done until StockX says so: a write answers PENDING with an operation string
 the engine hands back in ``Push.operation``, and the next push checks on it instead of
@@ -253,6 +254,7 @@ def push_all(channel: StockXChannel, pushes: Sequence[Push]) -> list[PushResult]
     seen: set[str] = set()
     fresh: list[Push] = []
     settled: dict[int, Operation] = {}
+    outcomes: dict[str, Outcome] = {}
     for push in pushes:
         if push.channel_ref in seen:
             reason = "another push for this variant is in this batch"
@@ -262,7 +264,9 @@ def push_all(channel: StockXChannel, pushes: Sequence[Push]) -> list[PushResult]
         if push.operation is None:
             fresh.append(push)
             continue
-        result = _guarded(push, lambda push=push: _poll(channel, push, settled))
+        result = _guarded(
+            push, lambda push=push: _poll(channel, push, settled, outcomes)
+        )
         if result.entry_id in settled:
             fresh.append(push)
         else:
@@ -277,20 +281,125 @@ def push_all(channel: StockXChannel, pushes: Sequence[Push]) -> list[PushResult]
             PushResult(push.entry_id, PushStatus.RETRY, reason=str(exc))
             for push in fresh
         ]
+    batched: list[tuple[Push, Sequence[Mapping[str, Any]]]] = []
     for push in fresh:
         rows = live[push.channel_ref]
+        if _joins_batch(push, rows, settled):
+            batched.append((push, rows))
+            continue
         results.append(
             _guarded(push, lambda p=push, r=rows: _next(channel, p, r, settled))
         )
+    return results + _write_together(channel, batched)
+
+
+def _joins_batch(
+    push: Push, rows: Sequence[Mapping[str, Any]], settled: Mapping[int, Operation]
+) -> bool:
+    """Tell whether a fresh write can share a batch with other variants' writes."""
+    live = len(rows)
+    if push.entry_id in settled or push.target == live:
+        return False
+    if push.expected is not None and live != push.expected:
+        return False
+    change = abs(push.target - live)
+    priced = push.target < live or ask_of(push, rows) is not None
+    return 0 < change < BATCH_LIMIT and priced
+
+
+def _write_together(
+    channel: StockXChannel, batched: Sequence[tuple[Push, Sequence[Mapping[str, Any]]]]
+) -> list[PushResult]:
+    """Send many variants' creates, and their deletes, in as few batches as StockX
+    allows; each push is PENDING on the batch that carries its units."""
+    creates = [(p, r) for p, r in batched if p.target > len(r)]
+    deletes = [(p, r) for p, r in batched if p.target < len(r)]
+    results: list[PushResult] = []
+    for group, kind in ((creates, "create"), (deletes, "delete")):
+        for chunk in _chunks(group):
+            if len(chunk) == 1:
+                push, rows = chunk[0]
+                results.append(
+                    _guarded(push, lambda p=push, r=rows: start_write(channel, p, r))
+                )
+                continue
+            results.extend(_batch(channel, kind, chunk))
     return results
 
 
+def _chunks(
+    group: Sequence[tuple[Push, Sequence[Mapping[str, Any]]]],
+) -> Iterable[list[tuple[Push, Sequence[Mapping[str, Any]]]]]:
+    chunk: list[tuple[Push, Sequence[Mapping[str, Any]]]] = []
+    size = 0
+    for push, rows in group:
+        units = abs(push.target - len(rows))
+        if chunk and size + units > BATCH_LIMIT:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((push, rows))
+        size += units
+    if chunk:
+        yield chunk
+
+
+def _batch(
+    channel: StockXChannel,
+    kind: str,
+    chunk: Sequence[tuple[Push, Sequence[Mapping[str, Any]]]],
+) -> list[PushResult]:
+    items: list[dict[str, Any]] = []
+    for push, rows in chunk:
+        if kind == "create":
+            ask = ask_of(push, rows)
+            assert ask is not None  # checked by _joins_batch
+            item: dict[str, Any] = {
+                "variantId": push.channel_ref,
+                "amount": ask[0],
+                "currencyCode": ask[1],
+                "quantity": 1,
+                "active": True,
+            }
+            items.extend(item for _ in range(push.target - len(rows)))
+        else:
+            newest = sorted(rows, key=lambda row: str(row.get("createdAt") or ""))
+            items.extend(
+                {"listingId": str(row["listingId"])}
+                for row in newest[push.target :][::-1]
+            )
+
+    def send() -> PushResult:
+        path = f"/selling/batch/{kind}-listing"
+        payload = _accepted(channel, "POST", path, {"items": items})
+        operation = Operation(kind, (payload["batchId"],)).encode()
+        return PushResult(0, PushStatus.PENDING, operation=operation)
+
+    sent = _guarded(chunk[0][0], send)
+    log.info("stockx: %s batch for %d variants: %s", kind, len(chunk), sent.status)
+    return [
+        PushResult(
+            push.entry_id,
+            sent.status,
+            holds=len(rows) if sent.status is PushStatus.PENDING else None,
+            reason=sent.reason or "waiting for StockX",
+            operation=sent.operation,
+        )
+        for push, rows in chunk
+    ]
+
+
 def _poll(
-    channel: StockXChannel, push: Push, settled: dict[int, Operation]
+    channel: StockXChannel,
+    push: Push,
+    settled: dict[int, Operation],
+    seen: dict[str, Outcome],
 ) -> PushResult:
     assert push.operation is not None
     operation = Operation.decode(push.operation)
-    outcome = check_on(channel, operation)
+    # Pushes written in one batch share it: StockX is asked once per round.
+    outcome = seen.get(push.operation)
+    if outcome is None:
+        outcome = seen[push.operation] = check_on(channel, operation)
     if outcome.state == "pending":
         return PushResult(
             push.entry_id,
