@@ -187,7 +187,9 @@ def _score(
         key = (channel, ref)
         figure.check(entry > last.get(key, 0), f"{channel} {ref}: push {entry} late")
         last[key] = entry
-    stuck = world.store.scalar(
-        "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending', 'dead')"
+    stuck = world.store.query(
+        "SELECT channel, status, attempts, last_error FROM outbox"
+        " WHERE status IN ('pending', 'sending', 'dead')"
     )
-    figure.lost += int(stuck)
+    figure.lost += len(stuck)
+    figure.check(not stuck, f"pushes never landed: {stuck}")

@@ -120,3 +120,18 @@ def test_refused_refresh_token_parks_ebay_and_keeps_its_queue(
     assert result.code == 5, result.out + result.err
     assert "connect ebay" in result.json()["channels"]["ebay"]["error"]
     assert len(cli("outbox", "--json").json()) == 1
+
+
+def test_sale_through_an_outside_listing_is_pushed_to_the_managed_one(
+    cli, ebay
+) -> None:
+    sim, url = ebay
+    _connect(cli, sim, url, "--out-of-stock-control")
+    cli("import", "ebay")
+    outside = sim.seed_outside(sku="DD1391-100-9", quantity=2)
+    sim.sell(outside, 1)
+
+    assert cli("sync").code == 0
+
+    assert cli("stock", "DD1391-100-9", "--json").json()[0]["available"] == 2
+    assert _quantity(sim, "DD1391-100-9") == 2  # the managed listing follows

@@ -33,6 +33,11 @@ class SaleLine:
     sku: str | None = None
     channel_ref: str | None = None
     occurred_at: datetime | None = None
+    counted_by_channel: bool = True
+    """The channel took the sold units off the linked listing itself (a Shopify or
+    Clover sale does). False when the sale came through another listing of the same
+    SKU on that channel (an eBay listing made outside the Inventory API): the linked
+    listing is then pushed like any other."""
 
 
 @dataclass(frozen=True)

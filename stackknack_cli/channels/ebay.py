@@ -133,6 +133,8 @@ class EbayChannel:
         self.inventory_total: int | None = None
         self.refused: set[str] = set()
         self.stale: set[str] = set()
+        self.warned: set[str] = set()
+        """Listings without a SKU already reported (once a process, not each poll)."""
         self.cached: set[str] = set()
         """SKUs whose push under way uses the stored offers."""
         """SKUs whose offers as stored at linking failed a write: read them afresh."""
@@ -239,6 +241,7 @@ class EbayChannel:
         newest: datetime | None = None
         seen: set[str] = set()
         cancelled = 0
+        listed: dict[str, set[str]] = {}
         for order in self._orders(since):
             modified = _parse_time(order.get("lastModifiedDate"))
             if modified is not None and (newest is None or modified > newest):
@@ -257,11 +260,13 @@ class EbayChannel:
                 if not isinstance(quantity, int) or quantity <= 0:
                     continue
                 sku = str(line.get("sku") or "").strip() or None
-                if sku is None:
+                listing_id = str(line.get("legacyItemId") or "")
+                if sku is None and listing_id not in self.warned:
+                    self.warned.add(listing_id)
                     log.warning(
                         "ebay: order %s sold listing %s, which has no SKU; %s",
                         order_id,
-                        line.get("legacyItemId"),
+                        listing_id,
                         MIGRATE_HINT,
                     )
                 lines.append(
@@ -272,6 +277,9 @@ class EbayChannel:
                         sku=sku,
                         channel_ref=sku,
                         occurred_at=occurred,
+                        counted_by_channel=self._sold_through_offer(
+                            sku, listing_id, listed
+                        ),
                     )
                 )
         log.info(
@@ -281,6 +289,18 @@ class EbayChannel:
             cancelled,
         )
         return SalesBatch(lines=lines, newest=newest)
+
+    def _sold_through_offer(
+        self, sku: str | None, listing_id: str, listed: dict[str, set[str]]
+    ) -> bool:
+        """Tell whether a sale came through the SKU's Inventory API listing, which
+        eBay then lowered itself; a listing made outside the Inventory API with the
+        same custom label leaves the managed one untouched."""
+        if sku is None or not listing_id:
+            return True
+        if sku not in listed:
+            listed[sku] = {o.listing_id for o in self.offers(sku) if o.listing_id}
+        return not listed[sku] or listing_id in listed[sku]
 
     def outside_listings(self) -> dict[str, str | None]:
         """Return listings sold in the last 90 days that the Inventory API lacks.

@@ -221,13 +221,14 @@ def _apply_line(
             (sale_id, sku, channel, line.quantity, line.quantity - applied, now),
         )
 
-    # The selling channel removed the sold units itself.
-    conn.execute(
-        "UPDATE listings SET channel_quantity = channel_quantity - ?,"
-        " updated_at = ? WHERE channel = ? AND sku = ?"
-        " AND channel_quantity IS NOT NULL",
-        (line.quantity, now, channel, sku),
-    )
+    if line.counted_by_channel:
+        # The selling channel removed the sold units itself.
+        conn.execute(
+            "UPDATE listings SET channel_quantity = channel_quantity - ?,"
+            " updated_at = ? WHERE channel = ? AND sku = ?"
+            " AND channel_quantity IS NOT NULL",
+            (line.quantity, now, channel, sku),
+        )
     outbox.enqueue_for_sku(conn, sku, cause=f"sale {channel} {reference}")
     return SaleOutcome(status, sku, line.quantity, int(applied), int(available))
 

@@ -385,7 +385,7 @@ def test_fetch_sales_encodes_brackets_pages_by_record_offset_and_skips_cancelled
         datetime(2026, 4, 30, 8, 25, 43, 511000, tzinfo=UTC)
     )
 
-    requests = httpx_mock.get_requests()
+    requests = [r for r in httpx_mock.get_requests() if r.url.path.endswith("/order")]
     raw = requests[0].url.raw_path.decode()
     assert "%5B2026-04-30T08%3A25%3A43.511Z..%5D" in raw
     assert "[" not in raw
