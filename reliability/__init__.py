@@ -1,0 +1,1 @@
+"""Fault injection for stackknack: the real program against the local simulators."""

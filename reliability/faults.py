@@ -158,8 +158,13 @@ def _settle(
         clock.now += CYCLE_SECONDS
         watcher.step()
         central = world.central()
-        if central == expected and all(
-            set(world.held(sku).values()) == {n} for sku, n in central.items()
+        open_entries = world.store.scalar(
+            "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+        )
+        if (
+            not open_entries
+            and central == expected
+            and all(set(world.held(sku).values()) == {n} for sku, n in central.items())
         ):
             return True
         time.sleep(0.2)

@@ -181,7 +181,7 @@ def fuzz_webhooks(figure: Figure, workdir: Path, examples: int) -> None:
         "shopify": shopify.ShopifyVerifier(SECRET),
         "clover": clover.CloverVerifier(CLOVER_AUTH),
     }
-    listener = Listener(db, verifiers, port=0)
+    listener = Listener(db, verifiers, port=0).start()
     store = open_store(db)
 
     @settings(

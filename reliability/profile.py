@@ -11,7 +11,7 @@ class Profile:
     seed: int = 5
     kills: int = 12
     deliveries: int = 1_500
-    races: int = 80
+    races: int = 40
     fault_cycles: int = 30
     outage_minutes: float = 6.0
     fuzz_examples: int = 60

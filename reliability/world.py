@@ -137,10 +137,9 @@ def sandbox_world(
         demo._connect(store, sandbox, credentials)
         wanted = set(channels)
         with store.transaction() as conn:
+            marks = ",".join("?" * len(wanted))
             conn.execute(
-                "DELETE FROM channels WHERE name NOT IN (%s)"
-                % ",".join("?" * len(wanted)),
-                tuple(wanted),
+                f"DELETE FROM channels WHERE name NOT IN ({marks})", tuple(wanted)
             )
         world = World(sandbox, store, credentials, home)
         with world.channels() as live:

@@ -135,3 +135,38 @@ def test_sale_through_an_outside_listing_is_pushed_to_the_managed_one(
 
     assert cli("stock", "DD1391-100-9", "--json").json()[0]["available"] == 2
     assert _quantity(sim, "DD1391-100-9") == 2  # the managed listing follows
+
+
+def test_out_of_stock_control_switched_off_later_is_followed(cli, ebay) -> None:
+    sim, url = ebay
+    sim.out_of_stock_control = True
+    _connect(cli, sim, url)  # stackknack asks eBay: on
+    cli("import", "ebay")
+    sim.out_of_stock_control = False  # the seller switches it off in My eBay
+
+    cli("adjust", "B75806-8", "=0", "--reason", "sold at a fair")
+    assert cli("sync").code == 0
+    offer = next(o for o in sim.state()["offers"] if o["sku"] == "B75806-8")
+    assert offer["status"] == "UNPUBLISHED"  # withdrawn, not ended
+
+    cli("adjust", "B75806-8", "=2", "--reason", "restock")
+    assert cli("sync").code == 0
+    offer = next(o for o in sim.state()["offers"] if o["sku"] == "B75806-8")
+    assert offer["status"] == "PUBLISHED"
+    assert _quantity(sim, "B75806-8") == 2
+
+
+def test_listing_that_ended_at_zero_comes_back_on_restock(cli, ebay) -> None:
+    sim, url = ebay
+    _connect(cli, sim, url, "--out-of-stock-control")  # the user says on; it is off
+    cli("import", "ebay")
+    cli("adjust", "B75806-8", "=0", "--reason", "sold at a fair")
+    cli("sync")  # eBay ends the listing at 0
+
+    cli("adjust", "B75806-8", "=2", "--reason", "restock")
+    result = cli("sync", "--json")
+
+    assert result.code == 0, result.out
+    offer = next(o for o in sim.state()["offers"] if o["sku"] == "B75806-8")
+    assert offer["listing"]["listingStatus"] == "ACTIVE"
+    assert _quantity(sim, "B75806-8") == 2

@@ -88,6 +88,9 @@ class PushResult:
     """With PENDING: the platform's id of the write to check on later."""
     permanent: bool = False
     """With REFUSED: the platform said a retry can never succeed (dead-letter now)."""
+    details: Mapping[str, Any] | None = None
+    """What the write changed about the listing (eBay offers withdrawn or relisted),
+    merged into the listing's stored details."""
 
 
 class Channel(Protocol):

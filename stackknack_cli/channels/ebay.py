@@ -410,7 +410,10 @@ class EbayChannel:
                     push.entry_id, PushStatus.RETRY, reason=plan.failed.reason
                 )
             results[push.entry_id] = plan.failed or PushResult(
-                push.entry_id, PushStatus.DONE, holds=max(push.target, 0)
+                push.entry_id,
+                PushStatus.DONE,
+                holds=max(push.target, 0),
+                details=_offers_after(plan),
             )
         for push in pushes:
             if results[push.entry_id].permanent:
@@ -430,6 +433,8 @@ class EbayChannel:
         )
         if not known or push.channel_ref in self.stale:
             return []
+        if push.expected is None or push.expected <= 0:
+            return []  # at 0 eBay may have ended the listing: look again
         offers = [Offer.from_details(o) for o in known if isinstance(o, Mapping)]
         withdrawn = self.writer.withdrawn
         usable = offers and all(
@@ -463,3 +468,22 @@ class EbayChannel:
         except ChannelError as exc:
             return PushResult(push.entry_id, PushStatus.REFUSED, reason=str(exc))
         return plan_push(push, offers, oos_control=oos, withdrawn=self.writer.withdrawn)
+
+
+def _offers_after(plan: Plan) -> dict[str, Any] | None:
+    """The offers as a finished plan left them, to keep the stored ones current."""
+    if not (plan.withdraw or plan.relist):
+        return None
+    offers = {o.offer_id: o.as_details() for o in (*plan.revise, *plan.relist)}
+    for offer in plan.withdraw:
+        offers[offer.offer_id] = offer.as_details() | {
+            "status": "UNPUBLISHED",
+            "listing_status": None,
+        }
+    for offer in plan.relist:
+        offers[offer.offer_id] |= {
+            "status": "PUBLISHED",
+            "listing_status": "ACTIVE",
+            "listing_id": plan.listing_ids.get(offer.offer_id, offer.listing_id),
+        }
+    return {"offers": list(offers.values())}

@@ -287,8 +287,29 @@ class EbayWriter:
             elif plan.failed.status is PushStatus.REFUSED:
                 log.warning("ebay: update of %s refused: %s", sku, plan.failed.reason)
 
+    def raise_offer(self, offer: Offer, quantity: int) -> None:
+        """Give an offer that holds 0 (its listing ended there) ``quantity`` units.
+
+        eBay publishes no offer holding 0, and its bulk call takes only live offers,
+        so the offer is read and replaced whole (updateOffer is a full replace).
+        """
+        path = f"{INVENTORY}/offer/{offer.offer_id}"
+        current = self.api.get(path)
+        if current is None:
+            raise ChannelError(f"ebay has no offer {offer.offer_id}")
+        body = {
+            key: value
+            for key, value in current.items()
+            if key not in ("offerId", "status", "listing")
+        }
+        body["availableQuantity"] = quantity
+        self.api.expect(self.api.send("PUT", path, body=body), "PUT", path)
+        offer.available = quantity
+
     def relist(self, plan: Plan) -> None:
         for offer in plan.relist:
+            if not offer.available:
+                self.raise_offer(offer, max(plan.push.target, 0))
             path = f"{INVENTORY}/offer/{offer.offer_id}/publish"
             response = self.api.post(path, {})
             payload = _json(response)

@@ -105,7 +105,9 @@ def build(
             tokens=ebay_auth.EbayTokens(credentials, client, policy=policy),
             base_url=config.base_url,
             policy=policy,
-            out_of_stock_control=settings.get("out_of_stock_control"),
+            # Asked of eBay once a run unless the user said so at connect: the
+            # seller may switch it in My eBay at any time.
+            out_of_stock_control=settings.get("out_of_stock_control_forced"),
             marketplace_id=settings.get("marketplace_id", "EBAY_US"),
         )
     if config.name == "stockx":

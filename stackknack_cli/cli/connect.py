@@ -279,6 +279,7 @@ def connect_ebay(
             out_of_stock_control=out_of_stock_control,
         )
         name = channel.check()
+        forced = out_of_stock_control
         if out_of_stock_control is None:
             out_of_stock_control = channel.detect_out_of_stock_control()
         credentials.keep(trial, "ebay", [ebay_auth.OAUTH_FIELD])
@@ -286,6 +287,7 @@ def connect_ebay(
             "user": name,
             "sandbox": sandbox,
             "out_of_stock_control": out_of_stock_control,
+            "out_of_stock_control_forced": forced,
             "marketplace_id": "EBAY_US",
         }
         registry.save(store, "ebay", url, settings)

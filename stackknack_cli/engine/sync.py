@@ -7,6 +7,7 @@ outbox for the next cycle.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -252,6 +253,12 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
         with store.transaction() as conn:
             for result in results:
                 entry = by_id.pop(result.entry_id)
+                if result.details:
+                    conn.execute(
+                        "UPDATE listings SET details = json_patch(details, ?)"
+                        " WHERE id = ?",
+                        (json.dumps(dict(result.details)), entry.listing_id),
+                    )
                 if result.status is PushStatus.DONE:
                     holds = entry.target if result.holds is None else result.holds
                     outbox.mark_done(conn, entry, holds)
@@ -311,7 +318,6 @@ def _first_mismatch(store: Store, entry_id: int) -> datetime | None:
     """When the entry started waiting for an unexplained drop to be explained."""
     value = store.scalar("SELECT waiting_since FROM outbox WHERE id = ?", (entry_id,))
     return datetime.fromisoformat(value) if value else None
-
 
 
 def _guarded(

@@ -143,6 +143,13 @@ class InventoryRoutes:
         if parts == ["bulk_update_price_quantity"] and method == "POST":
             body = self._body(request, "/bulk_update_price_quantity")
             return self._bulk_update(body)
+        if len(parts) == 2 and parts[0] == "offer" and method in ("GET", "PUT"):
+            offer = self.offers.get(parts[1])
+            if offer is None:
+                raise ApiError(404, 25713, f"This Offer is not available : {parts[1]}")
+            if method == "PUT":
+                self._replace_offer(offer, self._body(request, "/offer/{offerId}"))
+            return Response.json(offer.to_json())
         if len(parts) == 3 and parts[0] == "offer" and method == "POST":
             offer = self.offers.get(parts[1])
             if offer is None:
@@ -297,6 +304,18 @@ class InventoryRoutes:
         listing_id = offer.listing_id
         offer.status, offer.listing_id, offer.listing_status = "UNPUBLISHED", None, None
         return {"listingId": listing_id, "warnings": []}
+
+    def _replace_offer(self, offer: Offer, body: Any) -> None:
+        """updateOffer: a full replace; what stackknack keeps is the quantity."""
+        if not isinstance(body, dict) or body.get("sku") != offer.sku:
+            raise ApiError(400, 25709, "Invalid value for sku")
+        quantity = body.get("availableQuantity")
+        if quantity is not None and (not isinstance(quantity, int) or quantity < 0):
+            raise ApiError(400, 25709, "Invalid value for availableQuantity")
+        offer.available = quantity
+        price = ((body.get("pricingSummary") or {}).get("price") or {}).get("value")
+        if price:
+            offer.price = str(price)
 
     def _publish(self, offer: Offer) -> dict[str, Any]:
         if offer.is_live:

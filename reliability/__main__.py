@@ -1,0 +1,5 @@
+import sys
+
+from reliability.run import main
+
+sys.exit(main())
