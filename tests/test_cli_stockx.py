@@ -146,3 +146,19 @@ def test_many_variants_change_in_one_batch_call(cli, stockx, tmp_path) -> None:
         ("POST", "/v2/selling/batch/delete-listing")
     ]
     assert sim.active_count(variants["9"]) == sim.active_count(variants["10"]) == 0
+
+
+def test_link_report_names_unmatched_variants_and_missing_skus_apart(
+    cli, stockx, tmp_path
+) -> None:
+    sim, url, _ = stockx
+    catalog = tmp_path / "c.csv"
+    catalog.write_text("sku,quantity\nDD1391-100-9,2\nB75806-8,1\n")
+    cli("import", "csv", str(catalog))
+    _connect(cli, sim, url)
+
+    linked = cli("import", "stockx", "--json").json()
+
+    assert linked["linked"] == 1
+    assert linked["unmatched"] == ["DD1391-100 10"]  # a StockX variant, no SKU
+    assert linked["missing"] == ["B75806-8"]  # an inventory SKU, not on StockX

@@ -78,3 +78,25 @@ def test_blank_custom_labels_have_their_own_skip_reason(tmp_path: Path) -> None:
         list(plan)
 
     assert plan.summary.skipped == {SkipReason.NO_CUSTOM_LABEL: 1}
+
+
+def test_cli_warns_about_shared_and_blank_labels_in_ebay_terms(
+    cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "listings.csv"
+    path.write_text(
+        HEADER
+        + row("1", "A-1", "4", "Shoe")
+        + row("2", "A-1", "6", "Shoe again")
+        + row("333333333333", "", "2", "No label")
+        + row("4", "B-2", "1", "Boot"),
+        encoding="utf-8",
+    )
+    result = cli("import", "csv", str(path))
+    assert result.code == 0
+    assert "Custom Labels are shared by several listings and were not imported" in (
+        result.err
+    )
+    assert "no Custom Label" in result.err
+    assert "333333333333" in result.err
+    assert "first row kept" not in result.err

@@ -137,13 +137,27 @@ def _print_csv_result(result: dict[str, Any], summary: ImportSummary) -> None:
         f"({result['created']} new, {result['changed']} changed)"
         + (f"; skipped {skipped}" if skipped else "")
     )
-    if summary.no_sku:
+    ebay = result["layout"] == "ebay-listings"
+    if summary.no_sku and ebay:
+        ids = ", ".join(m.handle for m in summary.no_sku[:5])
+        console.warn(
+            f"{len(summary.no_sku)} eBay listings have no Custom Label and cannot be "
+            f"linked; give them one in Seller Hub (item {ids})"
+        )
+    elif summary.no_sku:
         console.warn(
             f"{len(summary.no_sku)} variants have no SKU and cannot be linked across "
             "channels; import them under a key with --key handle-options or "
             "--key barcode"
         )
-    if summary.duplicate_skus:
+    if summary.duplicate_skus and ebay:
+        shown = ", ".join(sorted(summary.duplicate_skus)[:5])
+        console.warn(
+            f"{len(summary.duplicate_skus)} Custom Labels are shared by several "
+            f"listings and were not imported; decide which listing holds the stock: "
+            f"{shown}"
+        )
+    elif summary.duplicate_skus:
         shown = ", ".join(sorted(summary.duplicate_skus)[:5])
         console.warn(
             f"{len(summary.duplicate_skus)} SKUs appear more than once "
@@ -198,8 +212,13 @@ def _print_link(report: LinkReport, dry_run: bool) -> None:
             + ", ".join(report.duplicates[:10])
         )
     if report.unmatched:
+        what = (
+            "variants match no inventory SKU"
+            if report.channel == "stockx"
+            else ("SKUs are not in the inventory")
+        )
         console.warn(
-            f"{len(report.unmatched)} {report.channel} SKUs are not in the inventory: "
+            f"{len(report.unmatched)} {report.channel} {what}: "
             + ", ".join(report.unmatched[:10])
         )
     if report.missing:

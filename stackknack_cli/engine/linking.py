@@ -145,5 +145,13 @@ def _matched_by_style(
             if found is not None
             else RemoteListing(proposal.variant_id, proposal.sku, 0, active=False)
         )
-    report.unmatched = [p.sku for p in proposals if p.variant_id is None]
+    # Variants no inventory SKU matched; inventory SKUs with no variant are the
+    # report's ``missing``, as on other channels.
+    linked = {p.variant_id for p in proposals if p.variant_id}
+    report.unmatched = sorted(
+        f"{listing.details.get('style_id') or listing.title} "
+        f"{listing.details.get('size') or ''}".strip()
+        for listing in listings
+        if listing.channel_ref not in linked
+    )
     return matched

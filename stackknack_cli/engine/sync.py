@@ -275,7 +275,7 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                     )
                     report.pending += 1
                 else:
-                    if result.holds is not None:
+                    if result.status is PushStatus.RETRY and result.holds is not None:
                         # Part of the write landed (Clover's stock, not yet its
                         # availability): the next compare starts from there.
                         conn.execute(
