@@ -167,9 +167,10 @@ def _agrees(world: World, expected: dict[str, int]) -> bool:
     )
 
 
-def _final_sync(world: World, expected: dict[str, int], log: Path) -> tuple[bool, str]:
+def _final_sync(world: World, expected: dict[str, int]) -> tuple[bool, str, int]:
+    """Run ``sync --json`` until the books agree; return (agreed, output, exit)."""
     deadline = time.monotonic() + FINAL_DEADLINE
-    output = ""
+    output, code = "", -1
     while time.monotonic() < deadline:
         done = subprocess.run(
             [sys.executable, "-m", "stackknack_cli", "sync", "--json"],
@@ -178,10 +179,11 @@ def _final_sync(world: World, expected: dict[str, int], log: Path) -> tuple[bool
             timeout=60,
         )
         output += done.stdout.decode() + done.stderr.decode()
-        if done.returncode == 0 and _agrees(world, expected):
-            return True, output
+        code = done.returncode
+        if code == 0 and _agrees(world, expected):
+            return True, output, code
         time.sleep(0.2)
-    return False, output
+    return False, output, code
 
 
 def run(profile: Profile, workdir: Path) -> Figure:
@@ -200,10 +202,14 @@ def run(profile: Profile, workdir: Path) -> Figure:
             _one_life(world, ledger, rng, skus, log)
         killed_at = time.monotonic()
         expected = {sku: STOCK - ledger.sold[sku] for sku in skus}
-        converged, output = _final_sync(world, expected, log)
+        converged, output, code = _final_sync(world, expected)
         figure.settled(time.monotonic() - killed_at)
         _score(figure, world, ledger, expected)
-        figure.check(converged, "channels did not converge after the last kill")
+        figure.check(
+            converged,
+            f"no clean sync after the last kill: exit {code}, "
+            f"last output {output[-600:]!r}",
+        )
         secrets = secrets_of(world.sandbox.describe(), world.home / "credentials.json")
         secrets.add(SECRET)
         leaks = find(

@@ -213,6 +213,7 @@ def run(profile: Profile, workdir: Path) -> Figure:
                 expected = {sku: STOCK - sold[sku] for sku in skus}
                 converged = _settle(world, watcher, clock, expected)
                 figure.settled(time.monotonic() - started)
+                watcher.close()
         finally:
             listener.stop()
         _score(figure, world, made, expected)

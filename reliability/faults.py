@@ -134,6 +134,7 @@ def run(profile: Profile, workdir: Path) -> Figure:
             expected = {sku: STOCK - sold[sku] for sku in skus}
             settled = _settle(world, watcher, clock, expected)
             figure.settled(time.monotonic() - started)
+            watcher.close()
         alerts.close()
         figure.check(settled, "channels did not converge after the faults ended")
         _score(figure, world, expected, landed, sum(sold.values()))

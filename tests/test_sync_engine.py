@@ -285,3 +285,22 @@ def test_a_bug_in_one_channel_does_not_stop_the_others(store) -> None:
 
     assert report.channels["clover"].error.startswith("unexpected failure: KeyError")
     assert report.channels["shopify"].applied == 1
+
+
+def test_write_that_landed_before_a_crash_is_recognised_at_once(store) -> None:
+    shop = FakeChannel("shopify", {"A": 3})
+    pos = FakeChannel("clover", {"A": 3})
+    _setup(store, {"A": 3}, shop, pos)
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    sync.ingest_sales(store, shop, sync.ChannelReport())
+    # A process claims the push, writes it, and dies before recording the result.
+    (entry,) = outbox.claim(store, "clover", limit=10)
+    pos.quantities["A"] = entry.target
+    store.conn.execute("UPDATE outbox SET lease_until = '2000-01-01T00:00:00.000Z'")
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert report.queued == 0
+    assert pos.quantities == {"A": 2}
+    known = "SELECT channel_quantity FROM listings WHERE channel = 'clover'"
+    assert store.scalar(known) == 2

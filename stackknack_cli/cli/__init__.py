@@ -1,7 +1,8 @@
 """The ``stackknack`` command line.
 
 Exit codes: 0 success; 1 error; 2 usage error; 3 sync left pushes queued (a channel is
-down or lagging); 4 an oversell was flagged; 130 interrupted.
+down or lagging); 4 an oversell was flagged; 5 a channel needs a new consent;
+6 reconcile found drift; 130 interrupted.
 """
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ def _print_link(report: LinkReport, dry_run: bool) -> None:
     verb = "would link" if dry_run else "linked"
     console.out.print(
         f"{report.channel}: {report.listings} listings; {verb} {report.linked} by SKU"
-        f" ({report.created} new SKUs), {report.pushes} pushes queued"
+        f" ({report.created} new SKUs), {report.pushes} push(es) queued"
     )
     if report.no_sku:
         console.warn(

@@ -253,7 +253,7 @@ def rules_set(
             store, channel, sku, buffer=buffer, max_quantity=maximum,
             zero_below=zero_below,
         )  # fmt: skip
-    console.out.print(f"rule set; {queued} pushes queued")
+    console.out.print(f"rule set; {queued} push(es) queued")
 
 
 @rules_app.command("clear")
@@ -266,7 +266,7 @@ def rules_clear(
 
     with opened_store(create=False) as store:
         queued = rules.clear_rule(store, channel, sku)
-    console.out.print(f"rule cleared; {queued} pushes queued")
+    console.out.print(f"rule cleared; {queued} push(es) queued")
 
 
 @rules_app.command("list")

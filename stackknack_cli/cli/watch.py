@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import threading
@@ -167,9 +168,30 @@ def _show(watcher: Any, *, live: bool, stack: ExitStack) -> None:
     screen = dashboard.Dashboard()
     watcher.on_line = screen.line
     watcher.on_status = screen.update
+    _log_to(screen.line, stack)
     stack.enter_context(
         Live(screen, console=console.err, refresh_per_second=2, transient=False)
     )
+
+
+def _log_to(line: Any, stack: ExitStack) -> None:
+    """Show warnings on the live screen: a line written past it would tear it."""
+    import logging
+
+    class ToScreen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            line(f"{record.levelname.lower()}: {record.getMessage()}")
+
+    root = logging.getLogger()
+    before = root.handlers[:]
+    for handler in before:
+        root.removeHandler(handler)
+    root.addHandler(ToScreen(logging.WARNING))
+
+    def restore() -> None:
+        root.handlers[:] = before
+
+    stack.callback(restore)
 
 
 def _start_listener(
@@ -198,6 +220,10 @@ def _start_listener(
         on_notice=lambda text: watcher.on_line(text),
     ).start()
     stack.callback(listener.stop)
+    watcher.on_line(
+        f"listening for {', '.join(sorted(verifiers))} webhooks on "
+        f"http://{host}:{port} (secrets set later need a restart)"
+    )
     return listener
 
 
@@ -253,6 +279,9 @@ def _read_secret(prompt: str) -> str:
     return sys.stdin.read().strip()
 
 
+EBAY_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,80}")
+
+
 @webhooks_app.command("set-secret")
 def set_secret(
     channel: Annotated[str, typer.Argument(help="shopify, clover or ebay.")],
@@ -272,6 +301,11 @@ def set_secret(
     value = _read_secret(f"{channel} webhook secret")
     if not value:
         raise InputError("empty secret; nothing stored")
+    if channel == "ebay" and not EBAY_TOKEN.fullmatch(value):
+        raise InputError(
+            "an eBay verification token is 32 to 80 letters, digits, _ or -; "
+            "nothing stored"
+        )
     with opened_store() as store:
         Credentials(store.install_id).set(channel, SECRET_FIELDS[channel], value)
     console.info(f"{channel} webhook secret stored")

@@ -177,7 +177,7 @@ class Alerts:
         too_long = failing_for is not None and failing_for >= self.failing_after
         if too_long and channel not in self._failing:
             self._failing.add(channel)
-            minutes = (failing_for or 0) / 60
+            minutes = max((failing_for or 0) / 60, 1)
             found.append(
                 Alert(
                     "failing",

@@ -137,11 +137,11 @@ def ingest_sales(
         if outcome.status == "unknown_sku":
             report.unknown.append(line.sku or line.channel_ref or line.line_id)
             log.warning(
-                "%s: sale %s/%s is for unknown SKU %r",
+                "%s: sale %s/%s is for %s, not in the inventory",
                 channel.name,
                 line.order_id,
                 line.line_id,
-                line.sku,
+                f"SKU {line.sku}" if line.sku else "a listing without a SKU",
             )
             continue
         report.applied += 1
@@ -184,6 +184,11 @@ def _resolve_mismatch(
             "SELECT channel_quantity FROM listings WHERE id = ?", (entry.listing_id,)
         ).fetchone()[0]
         target = outbox.target_of(conn, entry.listing_id)
+        if entry.interrupted and holds == entry.target:
+            # The process that sent this died before recording it; the channel
+            # shows exactly what it was sent, so the write landed.
+            outbox.mark_done(conn, entry, holds)
+            return "done"
         unexplained = known is not None and holds < known
         waited_enough = first_seen is not None and now - first_seen > UNEXPLAINED_GRACE
         if unexplained and not waited_enough:
@@ -209,7 +214,8 @@ def _resolve_mismatch(
         )
         conn.execute(
             "UPDATE outbox SET target = ?, status = 'pending', lease_until = NULL,"
-            " operation = NULL, waiting_since = NULL, next_attempt_at = ?,"
+            " operation = NULL, waiting_since = NULL, interrupted = 0,"
+            " next_attempt_at = ?,"
             " last_error = ?, updated_at = ? WHERE id = ?",
             (
                 target,

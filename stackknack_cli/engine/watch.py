@@ -177,10 +177,7 @@ class Watcher:
             delay = self.step()
             self.wake.wait(min(max(delay, 0.0), IDLE_WAIT))
             self.wake.clear()
-        for worker in self._workers.values():
-            worker.join(timeout=WORKER_JOIN_SECONDS)
-        for store in self._worker_stores.values():
-            store.close()
+        self.close()
         log.info("watch: stopped")
 
     def step(self) -> float:
@@ -271,16 +268,30 @@ class Watcher:
         worker.start()
 
     def _paced_work(self, name: str, poll: bool, since: datetime | None) -> None:
-        store = self._worker_stores.get(name)
-        if store is None:
-            assert self.store.path is not None
-            store = self._worker_stores[name] = open_store(self.store.path)
         channel, state = self.channels[name], self.status[name]
-        if poll:
-            self._poll(channel, state, since, store=store)
-        if state.error is None and not self.stop.is_set():
-            self._drain(channel, state, store=store)
-        self.wake.set()
+        try:
+            store = self._worker_stores.get(name)
+            if store is None:
+                assert self.store.path is not None
+                store = self._worker_stores[name] = open_store(self.store.path)
+            if poll:
+                self._poll(channel, state, since, store=store)
+            if state.error is None and not self.stop.is_set():
+                self._drain(channel, state, store=store)
+        except Exception as exc:  # the thread must report, never die silently
+            log.error("%s: unexpected failure: %r", name, exc)
+            log.debug("%s: unexpected failure", name, exc_info=True)
+            state.error = f"unexpected failure: {type(exc).__name__}: {exc}"
+        finally:
+            self.wake.set()
+
+    def close(self) -> None:
+        """Wait for the paced channels' work under way, then release their stores."""
+        for worker in self._workers.values():
+            worker.join(timeout=WORKER_JOIN_SECONDS)
+        for store in self._worker_stores.values():
+            store.close()
+        self._worker_stores.clear()
 
     def _poll(
         self,
@@ -327,7 +338,7 @@ class Watcher:
         state.pushed += report.pushed
         if report.pushed:
             self._sales_at = None
-            self.on_line(f"{state.name}: pushed {report.pushed} quantit(ies)")
+            self.on_line(f"{state.name}: pushed {report.pushed} new count(s)")
 
     def _failed(self, state: ChannelStatus, exc: StackknackError) -> None:
         now = self.clock()

@@ -190,6 +190,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE outbox ADD COLUMN waiting_since TEXT;
         """,
     ),
+    (
+        "pushes interrupted while being sent",
+        """
+        ALTER TABLE outbox ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 

@@ -96,7 +96,8 @@ def take(
             )
         if holder is None or holder.owner != owner:
             conn.execute(
-                "UPDATE outbox SET status = 'pending', lease_until = NULL"
+                "UPDATE outbox SET status = 'pending', lease_until = NULL,"
+                " interrupted = 1"
                 " WHERE channel = ? AND status = 'sending'",
                 (channel,),
             )

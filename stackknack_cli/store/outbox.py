@@ -76,6 +76,8 @@ class Entry:
     details: dict[str, Any]
     attempts: int
     operation: str | None = None
+    interrupted: bool = False
+    """A process died while sending it: the write may have landed unrecorded."""
 
     def push(self, install_id: str) -> Push:
         # The key changes whenever the request would change, so a replay of the same
@@ -95,7 +97,7 @@ class Entry:
 
 def _expire_leases(conn: sqlite3.Connection, channel: str, now: str) -> None:
     conn.execute(
-        "UPDATE outbox SET status = 'pending', lease_until = NULL"
+        "UPDATE outbox SET status = 'pending', lease_until = NULL, interrupted = 1"
         " WHERE channel = ? AND status = 'sending' AND lease_until < ?",
         (channel, now),
     )
@@ -132,7 +134,8 @@ def claim(
         _supersede(conn, channel, stamp)
         rows = conn.execute(
             "SELECT o.id, o.listing_id, l.sku, l.channel_ref, o.target,"
-            " l.channel_quantity, l.details, o.attempts, o.operation FROM outbox o"
+            " l.channel_quantity, l.details, o.attempts, o.operation, o.interrupted"
+            " FROM outbox o"
             " JOIN listings l ON l.id = o.listing_id"
             " WHERE o.channel = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.listing_id = o.listing_id"
@@ -153,6 +156,7 @@ def claim(
                 details=json.loads(row[6] or "{}"),
                 attempts=row[7],
                 operation=row[8],
+                interrupted=bool(row[9]),
             )
             for row in rows
         ]
@@ -198,7 +202,8 @@ def retry_later(
     row = conn.execute(
         "UPDATE outbox SET attempts = attempts + ?, last_error = ?, lease_until = NULL,"
         " status = CASE WHEN attempts + ? >= ? THEN 'dead' ELSE 'pending' END,"
-        " operation = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?"
+        " operation = ?, interrupted = 0, next_attempt_at = ?, updated_at = ?"
+        " WHERE id = ?"
         " RETURNING status",
         (
             counted,
