@@ -36,7 +36,11 @@ def _state(status: ChannelStatus) -> str:
 def _budget(status: ChannelStatus) -> str:
     if not status.budget:
         return "-"
-    return ", ".join(f"{k} {v}" for k, v in status.budget.items())
+    budget = status.budget
+    left, limit = budget.get("day_left"), budget.get("day_limit")
+    if isinstance(left, int) and isinstance(limit, int):
+        return f"{left:,} of {limit:,} left today"
+    return ", ".join(f"{k} {v}" for k, v in budget.items())
 
 
 def channels_table(snapshot: Snapshot) -> Table:
