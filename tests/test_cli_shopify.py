@@ -185,3 +185,37 @@ def test_bundle_shopify_refuses_is_dead_lettered_without_blocking_others(
     assert [(d["sku"], d["status"]) for d in dead] == [("KIT-1", "dead")]
     assert dead[0]["last_error"].startswith("NON_MUTABLE_INVENTORY_ITEM")
     assert cli("sync").code == 0
+
+
+def test_webhook_subscriptions_are_created_once_and_checked_by_doctor(
+    cli, shop
+) -> None:
+    sim, url = shop
+    _connect(cli, sim, url)
+    cli("webhooks", "set-secret", "shopify", stdin=sim.client_secret + "\n")
+    missing = cli("doctor", "--json").json()
+    check = next(c for c in missing["checks"] if c["name"] == "shopify webhooks")
+    assert (check["ok"], check["fix"].split(" --")[0]) == (
+        False,
+        "stackknack webhooks subscribe shopify",
+    )
+
+    first = cli("webhooks", "subscribe", "shopify", "--url", "https://t.example")
+    again = cli("webhooks", "subscribe", "shopify", "--url", "https://t.example")
+
+    assert first.code == 0, first.err
+    assert "4 created, 0 already there" in first.out
+    assert "0 created, 4 already there" in again.out
+    hooks = {(h.topic, h.callback_url) for h in sim.shop.webhooks.values()}
+    assert ("ORDERS_CREATE", "https://t.example/webhooks/shopify") in hooks
+    assert len(hooks) == 4
+    ok = cli("doctor", "--json").json()
+    assert next(c for c in ok["checks"] if c["name"] == "shopify webhooks")["ok"]
+
+
+def test_webhook_subscription_needs_https(cli, shop) -> None:
+    sim, url = shop
+    _connect(cli, sim, url)
+    result = cli("webhooks", "subscribe", "shopify", "--url", "http://t.example")
+    assert result.code == 1
+    assert "HTTPS" in result.err

@@ -91,6 +91,27 @@ class ShopifyChannel:
         nodes = self.graphql.paginate(q.LOCATIONS, {"first": first}, ("locations",))
         return [Location(n["id"], n["name"]) for n in nodes if n.get("isActive", True)]
 
+    def webhook_subscriptions(self) -> list[tuple[str, str]]:
+        """Return (topic, callback URL) of the shop's webhook subscriptions."""
+        first = q.fit_page(q.WEBHOOK_NODE_COST)
+        nodes = self.graphql.paginate(
+            q.WEBHOOKS, {"first": first}, ("webhookSubscriptions",)
+        )
+        return [
+            (str(n["topic"]), str((n.get("endpoint") or {}).get("callbackUrl") or ""))
+            for n in nodes
+        ]
+
+    def subscribe(self, topic: str, url: str) -> str:
+        """Create a webhook subscription; return its id. Raises ``ChannelError``."""
+        data = self.graphql.query(q.SUBSCRIBE, {"topic": topic, "url": url})
+        payload = data.get("webhookSubscriptionCreate") or {}
+        errors = payload.get("userErrors") or []
+        if errors:
+            message = "; ".join(str(e.get("message")) for e in errors)
+            raise ChannelError(f"shopify refused the {topic} subscription: {message}")
+        return str((payload.get("webhookSubscription") or {}).get("id"))
+
     def fetch_listings(self) -> Iterator[RemoteListing]:
         """Yield every variant with its ``available`` quantity at the location."""
         variables = {

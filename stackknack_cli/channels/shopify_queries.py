@@ -115,3 +115,30 @@ mutation SetAvailable($input: InventorySetQuantitiesInput!, $key: String!) {
   }
 }
 """
+
+# A subscription and its endpoint: two objects.
+WEBHOOKS = """
+query Webhooks($first: Int!, $after: String) {
+  webhookSubscriptions(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      topic
+      endpoint { ... on WebhookHttpEndpoint { callbackUrl } }
+    }
+  }
+}
+"""
+WEBHOOK_NODE_COST = 2
+
+SUBSCRIBE = """
+mutation Subscribe($topic: WebhookSubscriptionTopic!, $url: URL!) {
+  webhookSubscriptionCreate(
+    topic: $topic
+    webhookSubscription: {callbackUrl: $url, format: JSON}
+  ) {
+    webhookSubscription { id }
+    userErrors { field message }
+  }
+}
+"""

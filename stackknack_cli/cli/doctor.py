@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -79,7 +79,11 @@ def _channel_checks(config: ChannelConfig, credentials: Credentials) -> list[Che
         def probe() -> str:
             return registry.build(config, credentials, client, policy=quick).check()
 
-        return [
+        found = [
             checks.check_channel(config.name, probe),
             checks.check_clock(config.name, client, config.base_url),
         ]
+        if config.name == "shopify" and credentials.get("shopify", "webhook_secret"):
+            channel: Any = registry.build(config, credentials, client, policy=quick)
+            found.append(checks.check_shopify_webhooks(channel))
+        return found

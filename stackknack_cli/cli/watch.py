@@ -327,3 +327,59 @@ def set_alert_urls() -> None:
         else:
             credentials.delete(*ALERT_URLS)
     console.info(f"{len(urls)} alert URL(s) stored")
+
+
+SHOPIFY_TOPICS = (
+    "ORDERS_CREATE",
+    "ORDERS_UPDATED",
+    "ORDERS_CANCELLED",
+    "REFUNDS_CREATE",
+)
+"""The Shopify webhooks that make ``watch`` read a sale at once."""
+
+
+@webhooks_app.command("subscribe")
+def subscribe(
+    channel: Annotated[str, typer.Argument(help="shopify (the only one with an API).")],
+    url: Annotated[
+        str,
+        typer.Option(
+            help="The listener's public HTTPS base URL (a tunnel or reverse proxy)."
+        ),
+    ],
+) -> None:
+    """Create the platform's webhook subscriptions that point at the listener.
+
+    Shopify: orders created, updated and cancelled, and refunds, sent to
+    URL/webhooks/shopify. Subscriptions already there are kept. Clover and eBay are
+    set up on their developer dashboards (see docs/watch.md).
+    """
+    from stackknack_cli.channels import registry
+
+    if channel != "shopify":
+        raise InputError(
+            f"{channel} webhooks are set up on its developer dashboard; "
+            "see docs/watch.md"
+        )
+    if not url.startswith("https://"):
+        raise InputError(f"Shopify sends webhooks to HTTPS addresses only, not {url!r}")
+    callback = f"{url.rstrip('/')}/webhooks/shopify"
+    with (
+        opened_store(create=False) as store,
+        registry.connected_channels(store, ["shopify"]) as channels,
+    ):
+        shop: Any = channels["shopify"]
+        present = {
+            topic
+            for topic, address in shop.webhook_subscriptions()
+            if address == callback
+        }
+        created = 0
+        for topic in SHOPIFY_TOPICS:
+            if topic not in present:
+                shop.subscribe(topic, callback)
+                created += 1
+    console.out.print(
+        f"shopify webhooks to {console.escape(callback)}: "
+        f"{created} created, {len(present & set(SHOPIFY_TOPICS))} already there"
+    )

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -147,3 +148,19 @@ def check_channel(name: str, probe: Callable[[], str]) -> Check:
             f"{name} credentials", False, str(exc), f"stackknack connect {name}"
         )
     return Check(f"{name} credentials", True, f"answered as {answer}")
+
+
+def check_shopify_webhooks(channel: Any) -> Check:
+    """With a webhook secret set, the shop should send order webhooks somewhere."""
+    try:
+        subscriptions = channel.webhook_subscriptions()
+    except StackknackError as exc:
+        return Check("shopify webhooks", False, str(exc), "stackknack doctor later")
+    topics = sorted({topic for topic, _ in subscriptions})
+    ok = "ORDERS_CREATE" in topics
+    return Check(
+        "shopify webhooks",
+        ok,
+        f"subscribed: {', '.join(topics) or 'none'}",
+        "" if ok else "stackknack webhooks subscribe shopify --url https://YOUR-TUNNEL",
+    )

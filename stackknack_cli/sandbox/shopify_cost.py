@@ -23,6 +23,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -147,6 +148,9 @@ class CostCalculator:
         named = get_named_type(definition.type)
         if is_leaf_type(named):
             return 0
+        if isinstance(named, GraphQLUnionType):
+            # The unions served (a webhook's endpoint) hold scalars only: one object.
+            return 1
         assert isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
         value = None if data is None else data.get(_key(node))
         if data is not None and value is None:

@@ -29,6 +29,7 @@ from stackknack_cli.sandbox.shopify_shop import (
     Shop,
     UserError,
     Variant,
+    WebhookSubscription,
     gid,
     iso,
     parse_gid,
@@ -71,6 +72,8 @@ def root_value(ctx: Context) -> Obj:
         "node": lambda info, id: _node(ctx, id),
         "nodes": lambda info, ids: [_node(ctx, i) for i in ids],
         "inventorySetQuantities": lambda info, input: _set_quantities(ctx, info, input),
+        "webhookSubscriptions": lambda info, **a: _webhooks(ctx, a),
+        "webhookSubscriptionCreate": lambda info, **a: _create_webhook(ctx, a),
     }
 
 
@@ -528,3 +531,58 @@ def _payload(
             {"code": e.code, "field": e.field, "message": e.message} for e in errors
         ],
     }
+
+
+def webhook_obj(hook: WebhookSubscription) -> Obj:
+    return {
+        "__typename": "WebhookSubscription",
+        "id": gid("WebhookSubscription", hook.id),
+        "topic": hook.topic,
+        "format": hook.format,
+        "createdAt": iso(hook.created_at),
+        "updatedAt": iso(hook.created_at),
+        "endpoint": {
+            "__typename": "WebhookHttpEndpoint",
+            "callbackUrl": hook.callback_url,
+        },
+    }
+
+
+def _webhooks(ctx: Context, args: dict[str, Any]) -> Obj:
+    topics = args.get("topics")
+    found = [
+        hook
+        for hook in ctx.shop.webhooks.values()
+        if not topics or hook.topic in topics
+    ]
+    return paginate(found, args, sort=lambda hook: hook.id, build=webhook_obj)
+
+
+def _create_webhook(ctx: Context, args: dict[str, Any]) -> Obj:
+    """webhookSubscriptionCreate: HTTPS callbacks only, one per topic and address."""
+    topic = args["topic"]
+    data = args["webhookSubscription"]
+    url = str(data.get("callbackUrl") or "")
+    errors = []
+    if not url.startswith("https://"):
+        errors.append("Address protocol is not supported; use https")
+    elif any(
+        hook.topic == topic and hook.callback_url == url
+        for hook in ctx.shop.webhooks.values()
+    ):
+        errors.append("Address for this topic has already been taken")
+    if errors:
+        field = ["webhookSubscription", "callbackUrl"]
+        return {
+            "userErrors": [{"field": field, "message": m} for m in errors],
+            "webhookSubscription": None,
+        }
+    hook = WebhookSubscription(
+        ctx.shop.next_id("webhook"),
+        topic,
+        url,
+        str(data.get("format") or "JSON"),
+        ctx.shop.clock(),
+    )
+    ctx.shop.webhooks[hook.id] = hook
+    return {"userErrors": [], "webhookSubscription": webhook_obj(hook)}

@@ -141,6 +141,15 @@ class LineItem:
 
 
 @dataclass
+class WebhookSubscription:
+    id: int
+    topic: str
+    callback_url: str
+    format: str
+    created_at: float
+
+
+@dataclass
 class Order:
     id: int
     number: int
@@ -191,6 +200,7 @@ class Shop:
         self.levels: dict[tuple[int, int], Level] = {}
         self.orders: dict[int, Order] = {}
         self.groups: dict[int, AdjustmentGroup] = {}
+        self.webhooks: dict[int, WebhookSubscription] = {}
         self._ids = {
             kind: itertools.count(start)
             for kind, start in (
@@ -202,6 +212,7 @@ class Shop:
                 ("order", ORDER_ID_BASE),
                 ("line", LINE_ITEM_ID_BASE),
                 ("group", 33_000_000_001),
+                ("webhook", 1_400_000_001),
             )
         }
         self._order_numbers = itertools.count(1001)
