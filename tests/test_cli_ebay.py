@@ -119,7 +119,10 @@ def test_refused_refresh_token_parks_ebay_and_keeps_its_queue(
 
     assert result.code == 5, result.out + result.err
     assert "connect ebay" in result.json()["channels"]["ebay"]["error"]
-    assert len(cli("outbox", "--json").json()) == 1
+    queue = cli("outbox", "--json")
+    assert len(queue.json()) == 1
+    assert "ebay needs a new consent" in queue.err
+    assert "ebay needs a new consent" in cli("stock").err
 
 
 def test_sale_through_an_outside_listing_is_pushed_to_the_managed_one(

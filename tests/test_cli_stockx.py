@@ -91,6 +91,7 @@ def test_sale_on_stockx_is_applied_and_a_csv_change_deletes_one_listing(
     sim.sell(variants["10"])
     first = cli("sync", "--json").json()
     assert first["channels"]["stockx"]["applied"] == 1
+    assert first["channels"]["stockx"]["budget"]["day_limit"] == 25_000
     assert cli("stock", "DD1391-100-10", "--json").json()[0]["available"] == 0
 
     change = tmp_path / "d.csv"

@@ -171,3 +171,14 @@ def connected_channels(
     finally:
         for client in clients:
             client.close()
+
+
+def needing_consent(store: Store, credentials: Credentials | None = None) -> list[str]:
+    """Return the connected channels whose platform refused the refresh token."""
+    credentials = credentials or Credentials(store.install_id)
+    found = []
+    for name in load(store):
+        entry = credentials.get_json(name, "oauth")
+        if entry and entry.get("reconsent_required"):
+            found.append(name)
+    return found

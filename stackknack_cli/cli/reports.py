@@ -15,6 +15,17 @@ JsonOption = Annotated[
 ]
 
 
+def _warn_consent(store: Any) -> None:
+    """Say on stderr which channels wait for a new consent (their pushes wait too)."""
+    from stackknack_cli.channels import registry
+
+    for name in registry.needing_consent(store):
+        console.warn(
+            f"{name} needs a new consent; its pushes wait in the outbox; "
+            f"run: stackknack connect {name}"
+        )
+
+
 def _holding(channel: dict[str, Any] | None) -> str:
     if channel is None:
         return "-"
@@ -38,6 +49,7 @@ def stock(
 
     with opened_store(create=False) as store:
         rows = inventory.stock_rows(store, sku)
+        _warn_consent(store)
         channels = [
             r["name"] for r in store.query("SELECT name FROM channels ORDER BY name")
         ]
@@ -80,6 +92,7 @@ def outbox_cmd(
         statuses = ("dead",)
     with opened_store(create=False) as store:
         rows = outbox.entries(store, statuses=statuses)
+        _warn_consent(store)
     if as_json:
         console.print_json(rows)
         return

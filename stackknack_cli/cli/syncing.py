@@ -56,6 +56,8 @@ def sync(
             text = f"{name}: {r.applied} sales, {r.pushed} pushed"
             if r.queued:
                 text += f", {r.queued} queued"
+            if r.budget and isinstance(r.budget.get("day_left"), int):
+                text += f", {r.budget['day_left']:,} requests left today"
             if r.error:
                 text += ", FAILED"
             parts.append(text)

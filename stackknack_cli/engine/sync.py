@@ -46,6 +46,8 @@ class ChannelReport:
     reconsent: bool = False
     """The channel refused its refresh token: a new consent is needed."""
     queued: int = 0
+    budget: Mapping[str, Any] | None = None
+    """What is left of the channel's request budget after this run (StockX)."""
     deferred: str | None = None
     """Who else was sending this channel's outbox, so this run left it alone."""
 
@@ -85,6 +87,7 @@ class SyncReport:
                 "error": r.error,
                 "needs_consent": r.reconsent,
                 "deferred": r.deferred,
+                "budget": dict(r.budget) if r.budget else None,
             }
             for name, r in self.channels.items()
         }
@@ -364,6 +367,9 @@ def run_sync(
         if not report.channels[name].error:
             _guarded(drain, store, channel, report.channels[name], notify)
 
-    for name in channels:
+    for name, channel in channels.items():
         report.channels[name].queued = outbox.depth(store, name)
+        budget = getattr(channel, "budget", None)
+        if callable(budget):
+            report.channels[name].budget = budget()
     return report
