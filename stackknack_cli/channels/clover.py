@@ -39,7 +39,11 @@ from stackknack_cli.channels.base import (
     SalesBatch,
 )
 from stackknack_cli.channels.clover_tokens import RECONNECT, TokenProvider
-from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
+from stackknack_cli.channels.http import (
+    RetryPolicy,
+    raise_for_retry,
+    send_with_token,
+)
 from stackknack_cli.errors import ChannelError, ChannelUnavailableError, CredentialError
 
 log = logging.getLogger(__name__)
@@ -177,15 +181,7 @@ class CloverChannel:
             )
             return raise_for_retry(response)
 
-        token = self.tokens.token()
-        response = call_with_retry(self.name, lambda: attempt(token), self.policy)
-        if response.status_code == 401:
-            renewed = self.tokens.renew(token)
-            if renewed is not None:
-                log.info("clover: token refused; retrying with a renewed one")
-                response = call_with_retry(
-                    self.name, lambda: attempt(renewed), self.policy
-                )
+        response = send_with_token(self.name, self.tokens, attempt, self.policy)
         if response.status_code in (401, 403):
             raise CredentialError(
                 f"clover refused the stored credentials for merchant "

@@ -10,7 +10,11 @@ import httpx
 
 from stackknack_cli.channels.clover_tokens import TokenProvider
 from stackknack_cli.channels.ebay_auth import CHANNEL, RECONNECT
-from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
+from stackknack_cli.channels.http import (
+    RetryPolicy,
+    raise_for_retry,
+    send_with_token,
+)
 from stackknack_cli.errors import ChannelError, CredentialError
 
 log = logging.getLogger(__name__)
@@ -110,15 +114,7 @@ class EbayApi:
             )
             return raise_for_retry(response)
 
-        token = self.tokens.token()
-        response = call_with_retry(CHANNEL, lambda: attempt(token), self.policy)
-        if response.status_code == 401:
-            renewed = self.tokens.renew(token)
-            if renewed is not None:
-                log.info("ebay: token refused; retrying with a renewed one")
-                response = call_with_retry(
-                    CHANNEL, lambda: attempt(renewed), self.policy
-                )
+        response = send_with_token(CHANNEL, self.tokens, attempt, self.policy)
         if response.status_code in (401, 403):
             detail = describe(errors_of(_json(response)))
             raise CredentialError(

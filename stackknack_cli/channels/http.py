@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 import tenacity
@@ -110,3 +110,27 @@ def call_with_retry(channel: str, fn: Callable[[], T], policy: RetryPolicy) -> T
             f"{channel} did not answer usefully after {policy.attempts} attempts "
             f"({exc or type(exc).__name__})"
         ) from None
+
+
+class TokenSource(Protocol):
+    def token(self) -> str: ...
+
+    def renew(self, rejected: str) -> str | None: ...
+
+
+def send_with_token(
+    channel: str,
+    tokens: TokenSource,
+    attempt: Callable[[str], httpx.Response],
+    policy: RetryPolicy,
+) -> httpx.Response:
+    """Make ``attempt`` with the current token, retried; after a 401, once more with
+    a renewed token. Return the last answer (the caller judges a 401 or 403 left)."""
+    token = tokens.token()
+    response = call_with_retry(channel, lambda: attempt(token), policy)
+    if response.status_code == 401:
+        renewed = tokens.renew(token)
+        if renewed is not None:
+            log.info("%s: token refused; retrying with a renewed one", channel)
+            response = call_with_retry(channel, lambda: attempt(renewed), policy)
+    return response

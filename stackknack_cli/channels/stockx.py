@@ -31,7 +31,11 @@ from stackknack_cli.channels.base import (
     SaleLine,
     SalesBatch,
 )
-from stackknack_cli.channels.http import RetryPolicy, call_with_retry, raise_for_retry
+from stackknack_cli.channels.http import (
+    RetryPolicy,
+    raise_for_retry,
+    send_with_token,
+)
 from stackknack_cli.channels.stockx_auth import RECONNECT, StockXTokens
 from stackknack_cli.channels.stockx_pacer import DailyPacer
 from stackknack_cli.errors import ChannelError, CredentialError
@@ -131,15 +135,7 @@ class StockXChannel:
             )
             return raise_for_retry(response)
 
-        token = self.tokens.token()
-        response = call_with_retry(self.name, lambda: attempt(token), self.policy)
-        if response.status_code == 401:
-            renewed = self.tokens.renew(token)
-            if renewed is not None:
-                log.info("stockx: token refused; retrying with a renewed one")
-                response = call_with_retry(
-                    self.name, lambda: attempt(renewed), self.policy
-                )
+        response = send_with_token(self.name, self.tokens, attempt, self.policy)
         if response.status_code in (401, 403):
             what = "API key" if response.status_code == 403 else "user token"
             raise CredentialError(
