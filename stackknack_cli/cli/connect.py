@@ -33,6 +33,13 @@ def read_secret(prompt: str) -> str:
     return value
 
 
+def ask_consent(page: str, platform: str) -> str:
+    """Show the consent page's address; read the code (or the address) that returns."""
+    console.err.print("Open this page, sign in as the seller and allow access:")
+    console.err.print(page, markup=False)
+    return read_secret(f"Code or the address {platform} sent you to")
+
+
 def shop_url(shop: str) -> str:
     """Turn ``my-shop``, ``my-shop.myshopify.com`` or a URL into the shop's base URL."""
     shop = shop.strip().rstrip("/")
@@ -251,11 +258,9 @@ def connect_ebay(
         if base_url
         else ebay_auth.TOKEN_URLS[kind]
     )
-    console.err.print("Open this page, sign in as the seller and agree:")
-    console.err.print(
-        ebay_auth.consent_url(client_id, ru_name, sandbox=sandbox), markup=False
+    answer = ask_consent(
+        ebay_auth.consent_url(client_id, ru_name, sandbox=sandbox), "eBay"
     )
-    answer = read_secret("Code or the address eBay sent you to")
     policy = RetryPolicy(attempts=3)
     with opened_store() as store, registry.http_client(url) as client:
         credentials = Credentials(store.install_id)
@@ -327,14 +332,12 @@ def connect_stockx(
     url = f"{base_url}/v2" if base_url else stockx.API_URL
     token_url = f"{accounts}{stockx_auth.TOKEN_PATH}"
     state = secrets.token_urlsafe(16)
-    console.err.print("Open this page, sign in as the seller and allow access:")
-    console.err.print(
+    answer = ask_consent(
         stockx_auth.authorize_url(
             client_id, redirect_uri, state, accounts_url=accounts
         ),
-        markup=False,
+        "StockX",
     )
-    answer = read_secret("Code or the address StockX sent you to")
     policy = RetryPolicy(attempts=3)
     with opened_store() as store, registry.http_client(url) as client:
         credentials = Credentials(store.install_id)
