@@ -142,7 +142,8 @@ def sandbox_world(
                 f"DELETE FROM channels WHERE name NOT IN ({marks})", tuple(wanted)
             )
         world = World(sandbox, store, credentials, home)
-        with world.channels() as live:
+        # Linking a long catalogue meets Shopify's real cost bucket: wait it out.
+        with world.channels(policy=RetryPolicy(sleep=time.sleep)) as live:
             for channel in live.values():
                 link_channel(store, channel, create_missing=False)
         yield world
