@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reliability import crash, disorder, faults, fuzz, last_unit, security
+from reliability import crash, disorder, faults, fuzz, last_unit, security, tokens
 from reliability.figures import Figure, table
 from reliability.profile import PROFILES, Profile
 
@@ -29,6 +29,7 @@ SCENARIOS: dict[str, Callable[[Profile, Path], Figure]] = {
     "faults": faults.run,
     "fuzz": fuzz.run,
     "security": security.run,
+    "tokens": tokens.run,
 }
 
 
