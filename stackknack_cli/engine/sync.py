@@ -27,6 +27,8 @@ UNEXPLAINED_GRACE = timedelta(minutes=10)
 """How long a listing that holds fewer units than we know may wait for its sale to show
 up before we accept the channel's lower number."""
 MAX_ROUNDS = 20
+RETRY_SECONDS = 5.0
+"""How soon a push that met a passing problem on its own is tried again."""
 PENDING_POLL_SECONDS = 2.0
 """How soon an asynchronous write (StockX) is checked on again."""
 
@@ -296,7 +298,9 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                         conn,
                         entry.id,
                         result.reason or result.status.value,
-                        delay=30 * (entry.attempts + 1),
+                        # A passing refusal (a 429 on one item) is tried again
+                        # soon; a refusal may need the user, so it waits longer.
+                        delay=30 * (entry.attempts + 1) if refused else RETRY_SECONDS,
                         refused=refused,
                         permanent=refused and result.permanent,
                     )
