@@ -304,3 +304,20 @@ def test_write_that_landed_before_a_crash_is_recognised_at_once(store) -> None:
     assert pos.quantities == {"A": 2}
     known = "SELECT channel_quantity FROM listings WHERE channel = 'clover'"
     assert store.scalar(known) == 2
+
+
+def test_landed_write_of_a_superseded_push_is_recognised_too(store) -> None:
+    shop = FakeChannel("shopify", {"A": 5})
+    pos = FakeChannel("clover", {"A": 5})
+    _setup(store, {"A": 5}, shop, pos)
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    sync.ingest_sales(store, shop, sync.ChannelReport())
+    (entry,) = outbox.claim(store, "clover", limit=10)
+    pos.quantities["A"] = entry.target  # landed: 4; then the process died
+    store.conn.execute("UPDATE outbox SET lease_until = '2000-01-01T00:00:00.000Z'")
+    shop.sell("A", SaleLine("s2", "1", 1, sku="A"), utcnow())  # a newer target: 3
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert report.queued == 0
+    assert pos.quantities == {"A": 3}

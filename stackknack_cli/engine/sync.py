@@ -189,11 +189,22 @@ def _resolve_mismatch(
             "SELECT channel_quantity FROM listings WHERE id = ?", (entry.listing_id,)
         ).fetchone()[0]
         target = outbox.target_of(conn, entry.listing_id)
-        if entry.interrupted and holds == entry.target:
-            # The process that sent this died before recording it; the channel
-            # shows exactly what it was sent, so the write landed.
-            outbox.mark_done(conn, entry, holds)
-            return "done"
+        landed = conn.execute(
+            "SELECT 1 FROM outbox WHERE listing_id = ? AND interrupted = 1"
+            " AND target = ? LIMIT 1",
+            (entry.listing_id, holds),
+        ).fetchone()
+        if landed:
+            # A process died while sending this listing a push of exactly what the
+            # channel now shows: that write landed unrecorded. It becomes the base.
+            conn.execute(
+                "UPDATE outbox SET interrupted = 0 WHERE listing_id = ?",
+                (entry.listing_id,),
+            )
+            if holds == target:
+                outbox.mark_done(conn, entry, holds)
+                return "done"
+            known = holds
         unexplained = known is not None and holds < known
         waited_enough = first_seen is not None and now - first_seen > UNEXPLAINED_GRACE
         if unexplained and not waited_enough:
