@@ -219,3 +219,26 @@ def test_webhook_subscription_needs_https(cli, shop) -> None:
     result = cli("webhooks", "subscribe", "shopify", "--url", "http://t.example")
     assert result.code == 1
     assert "HTTPS" in result.err
+
+
+def test_doctor_names_the_scopes_the_app_lacks(cli) -> None:
+    sim = ShopifySimulator(seed=3, scopes=("read_products", "read_locations"))
+    sim.seed("A-1", quantity=1)
+    with SimServer(sim.app) as server:
+        _connect(cli, sim, server.base_url)
+        checks = {c["name"]: c for c in cli("doctor", "--json").json()["checks"]}
+    scopes = checks["shopify scopes"]
+    assert scopes["ok"] is False
+    assert scopes["detail"] == "missing: read_inventory, write_inventory, read_orders"
+
+
+def test_doctor_is_happy_with_every_scope(cli, shop) -> None:
+    sim, url = shop
+    _connect(cli, sim, url)
+    checks = {c["name"]: c for c in cli("doctor", "--json").json()["checks"]}
+    assert checks["shopify scopes"] == {
+        "name": "shopify scopes",
+        "ok": True,
+        "detail": "all granted",
+        "fix": "",
+    }

@@ -91,6 +91,18 @@ class ShopifyChannel:
         nodes = self.graphql.paginate(q.LOCATIONS, {"first": first}, ("locations",))
         return [Location(n["id"], n["name"]) for n in nodes if n.get("isActive", True)]
 
+    def missing_scopes(self) -> list[str]:
+        """Return the scopes stackknack needs that the app was not granted."""
+        data = self.graphql.query(q.SCOPES, {})
+        granted = {
+            str(scope.get("handle"))
+            for scope in (data.get("currentAppInstallation") or {}).get("accessScopes")
+            or []
+        }
+        # Shopify lists write_x without read_x when both were granted.
+        implied = {f"read_{s.removeprefix('write_')}" for s in granted}
+        return [s for s in q.REQUIRED_SCOPES if s not in granted | implied]
+
     def webhook_subscriptions(self) -> list[tuple[str, str]]:
         """Return (topic, callback URL) of the shop's webhook subscriptions."""
         first = q.fit_page(q.WEBHOOK_NODE_COST)

@@ -25,6 +25,17 @@ def fit_page(node_cost: int, *, overhead: int = 0, budget: int = MAX_QUERY_COST)
 
 SHOP = "query Shop { shop { name } }"
 
+SCOPES = "query Scopes { currentAppInstallation { accessScopes { handle } } }"
+
+REQUIRED_SCOPES = (
+    "read_products",
+    "read_inventory",
+    "write_inventory",
+    "read_orders",
+    "read_locations",
+)
+"""What stackknack needs of a shop (write_inventory implies read_inventory there)."""
+
 LOCATIONS = """
 query Locations($first: Int!, $after: String) {
   locations(first: $first, after: $after) {

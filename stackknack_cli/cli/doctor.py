@@ -83,7 +83,9 @@ def _channel_checks(config: ChannelConfig, credentials: Credentials) -> list[Che
             checks.check_channel(config.name, probe),
             checks.check_clock(config.name, client, config.base_url),
         ]
-        if config.name == "shopify" and credentials.get("shopify", "webhook_secret"):
+        if config.name == "shopify" and found[0].ok:
             channel: Any = registry.build(config, credentials, client, policy=quick)
-            found.append(checks.check_shopify_webhooks(channel))
+            found.append(checks.check_shopify_scopes(channel))
+            if credentials.get("shopify", "webhook_secret"):
+                found.append(checks.check_shopify_webhooks(channel))
         return found

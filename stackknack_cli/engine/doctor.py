@@ -164,3 +164,20 @@ def check_shopify_webhooks(channel: Any) -> Check:
         f"subscribed: {', '.join(topics) or 'none'}",
         "" if ok else "stackknack webhooks subscribe shopify --url https://YOUR-TUNNEL",
     )
+
+
+def check_shopify_scopes(channel: Any) -> Check:
+    """The app must hold every scope stackknack uses."""
+    try:
+        missing = channel.missing_scopes()
+    except StackknackError as exc:
+        return Check("shopify scopes", False, str(exc), "stackknack doctor later")
+    return Check(
+        "shopify scopes",
+        not missing,
+        f"missing: {', '.join(missing)}" if missing else "all granted",
+        ""
+        if not missing
+        else "grant them to the app in Shopify, reinstall it, then stackknack "
+        "connect shopify",
+    )

@@ -61,6 +61,14 @@ def root_value(ctx: Context) -> Obj:
             "name": shop.name,
             "myshopifyDomain": shop.domain,
         },
+        "currentAppInstallation": {
+            "__typename": "AppInstallation",
+            "id": gid("AppInstallation", 1),
+            "accessScopes": [
+                {"handle": scope, "description": scope.replace("_", " ")}
+                for scope in sorted(ctx.scopes)
+            ],
+        },
         "location": lambda info, id=None: _location_by_gid(ctx, id),
         "locations": lambda info, **a: _locations(ctx, a),
         "productVariant": lambda info, id: _lookup(ctx, id, "ProductVariant"),
