@@ -41,6 +41,9 @@ PERMANENT_ERRORS = frozenset({25702, 25709})
 class RevisionLedger:
     """Count revisions per listing per UTC day, in memory, for one process."""
 
+    # TODO: keep the counts in the database; cron runs each start at 0, so eBay's own
+    # refusal past 250 a day is what stops them (retried, never lost).
+
     def __init__(
         self,
         cap: int = DAILY_REVISIONS,
