@@ -222,9 +222,10 @@ class ShopifyChannel:
                         push.entry_id, PushStatus.DONE, holds=push.target
                     )
                 break
-            log.warning(
-                "shopify: resending %d quantities without refused ones", len(rest)
-            )
+            if rest:
+                log.warning(
+                    "shopify: resending %d quantities without refused ones", len(rest)
+                )
             sends = rest
 
         results.update(self._mismatches(stale))
