@@ -182,3 +182,20 @@ def test_reports_refuse_a_database_that_does_not_exist(cli, tmp_path) -> None:
     assert result.code == 1
     assert f"no database at {typo}" in result.err
     assert not typo.parent.exists()
+
+
+def test_reports_leave_another_programs_database_alone(cli, tmp_path) -> None:
+    import sqlite3
+
+    other = tmp_path / "other-app.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+
+    result = cli("--db", str(other), "stock", "--json")
+
+    assert result.code == 1
+    assert "is not a stackknack database" in result.err
+    tables = sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("notes",)]

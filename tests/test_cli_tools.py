@@ -159,3 +159,29 @@ def test_watch_reports_drift_on_its_own_schedule(cli, clover, tmp_path) -> None:
     finally:
         store.close()
     assert any("drift: clover shows 8 of DUNK-9, should show 5" in x for x in lines)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("+99999999999999999999999", "more than 10,000,000 units"),
+        ("=3000000000", "more than 10,000,000"),
+        ("+٣", "+2, -1 or =5"),
+    ],
+)
+def test_adjust_refuses_absurd_amounts(cli, change, message) -> None:
+    result = cli("adjust", "DUNK-9", change, "--reason", "typo")
+    assert result.code == 1
+    assert message in result.err
+    assert "Traceback" not in result.err
+
+
+def test_adjust_journals_the_change_that_happened(cli) -> None:
+    cli("adjust", "SAMBA-8", "-5", "--reason", "lost")
+    story = cli("explain", "SAMBA-8", "--json").json()
+    assert story["item"]["available"] == 0
+    assert story["changes"][-1]["delta"] == -2
+    assert cli("adjust", "SAMBA-8", "+0", "--reason", "nothing").code == 0
+    assert len(cli("explain", "SAMBA-8", "--json").json()["changes"]) == len(
+        story["changes"]
+    )

@@ -321,3 +321,32 @@ def test_landed_write_of_a_superseded_push_is_recognised_too(store) -> None:
 
     assert report.queued == 0
     assert pos.quantities == {"A": 3}
+
+
+def test_count_that_comes_back_before_the_push_leaves_is_not_pushed(store) -> None:
+    shop = FakeChannel("shopify", {"A": 1})
+    pos = FakeChannel("clover", {"A": 1})
+    _setup(store, {"A": 1}, shop, pos)
+    inventory.adjust(store, "A", +1, cause="restock")
+    inventory.adjust(store, "A", -1, cause="miscounted")
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert shop.quantities == pos.quantities == {"A": 1}
+    assert shop.push_calls == pos.push_calls == []
+    assert report.queued == 0
+
+
+def test_restock_then_a_till_sale_before_sync_leaves_every_channel_at_one(
+    store,
+) -> None:
+    shop = FakeChannel("shopify", {"A": 1})
+    pos = FakeChannel("clover", {"A": 1})
+    _setup(store, {"A": 1}, shop, pos)
+    inventory.adjust(store, "A", +1, cause="restock")  # both queued to 2
+    pos.sell("A", SaleLine("c1", "1", 1, sku="A"), utcnow())  # Clover: 0
+
+    run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert store.scalar("SELECT available FROM items") == 1
+    assert shop.quantities == pos.quantities == {"A": 1}

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 100
 """StockX's most items in one batch call."""
+MAX_LISTINGS = 500
+"""Most asks kept for one variant: one listing is one unit, and a count beyond this
+is a typo that would otherwise create listings batch after batch."""
 FINISHED_BATCH = frozenset({"COMPLETED", "FAILED", "PARTIALLY_COMPLETED", "CANCELED"})
 DEFAULT_CURRENCY = "USD"
 
@@ -164,6 +167,14 @@ def start_write(
     live = len(rows)
     if push.target == live:
         return PushResult(push.entry_id, PushStatus.DONE, holds=live)
+    if push.target > MAX_LISTINGS:
+        reason = (
+            f"{push.target:,} asks of one StockX size is beyond the {MAX_LISTINGS} "
+            "stackknack creates; check the count (stackknack adjust)"
+        )
+        return PushResult(
+            push.entry_id, PushStatus.REFUSED, reason=reason, permanent=True
+        )
     if push.target > live:
         ask = ask_of(push, rows)
         if ask is None:
@@ -302,6 +313,8 @@ def _joins_batch(
         return False
     if push.expected is not None and live != push.expected:
         return False
+    if push.target > MAX_LISTINGS:
+        return False  # refused on its own path, with its reason
     change = abs(push.target - live)
     priced = push.target < live or ask_of(push, rows) is not None
     return 0 < change < BATCH_LIMIT and priced
@@ -426,6 +439,8 @@ def _next(
         if push.expected is not None and live != push.expected:
             return PushResult(push.entry_id, PushStatus.MISMATCH, holds=live)
         return start_write(channel, push, rows)
+    # TODO: a longer write continues toward this push's target even when a newer
+    # count waits behind it; the newer push corrects it afterwards.
     if live != push.target and done.more:
         return start_write(channel, push, rows)
     if live != push.target:

@@ -13,7 +13,7 @@ from stackknack_cli.errors import InputError, UnknownSkuError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 EXIT_DRIFT = 6
-CHANGE = re.compile(r"^([+=-])(\d+)$")
+CHANGE = re.compile(r"^([+=-])([0-9]+)$")
 
 
 def adjust(

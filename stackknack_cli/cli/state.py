@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackknack_cli import config
@@ -30,8 +31,36 @@ def opened_store(*, create: bool = True) -> Iterator[Store]:
             f"no database at {path}; check --db or STACKKNACK_DB, or start with "
             "stackknack import csv or stackknack connect"
         )
+    if not create and not is_stackknack_database(path):
+        raise ConfigError(
+            f"{path} is not a stackknack database; check --db or STACKKNACK_DB"
+        )
     store = open_store(path)
     try:
         yield store
     finally:
         store.close()
+
+
+def is_stackknack_database(path: Path) -> bool:
+    """Tell, reading only, whether ``path`` holds a stackknack database."""
+    import sqlite3
+
+    if path.is_dir():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
+            return bool(
+                row
+                and conn.execute(
+                    "SELECT 1 FROM meta WHERE key = 'install_id'"
+                ).fetchone()
+            )
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False

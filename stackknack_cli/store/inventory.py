@@ -68,14 +68,27 @@ def _journal(
     )
 
 
+MAX_QUANTITY = 10_000_000
+"""More units than any reseller holds of one SKU (and within every platform's
+32-bit quantity fields): a larger count is a typo."""
+
+
 def set_item(
     conn: sqlite3.Connection, record: ItemRecord, *, cause: str, now: str
 ) -> tuple[str, int]:
     """Create or set one item to an absolute quantity inside the caller's transaction.
 
     Journals and queues pushes for a change. Returns ``created``, ``changed`` or
-    ``unchanged``, and how many pushes were queued.
+    ``unchanged``, and how many pushes were queued. Raises ``InputError`` past
+    ``MAX_QUANTITY`` units.
     """
+    if record.quantity > MAX_QUANTITY:
+        from stackknack_cli.errors import InputError
+
+        raise InputError(
+            f"{record.sku}: {record.quantity:,} units is more than {MAX_QUANTITY:,}; "
+            "is this a typo?"
+        )
     row = conn.execute(
         "SELECT available FROM items WHERE sku = ?", (record.sku,)
     ).fetchone()
@@ -127,20 +140,33 @@ class _DryRun(Exception):
 
 
 def adjust(store: Store, sku: str, delta: int, *, cause: str) -> int:
-    """Add ``delta`` (clamped so the count stays at 0 or more); return the new count."""
+    """Add ``delta`` (clamped so the count stays at 0 or more); return the new count.
+
+    The journal records the change that happened, not the one asked for. Raises
+    ``UnknownSkuError``, and ``InputError`` past ``MAX_QUANTITY`` units.
+    """
+    from stackknack_cli.errors import InputError, UnknownSkuError
+
     with store.transaction() as conn:
         row = conn.execute(
+            "SELECT available FROM items WHERE sku = ?", (sku,)
+        ).fetchone()
+        if row is None:
+            raise UnknownSkuError(f"unknown SKU {sku!r}; import it first")
+        if abs(delta) > MAX_QUANTITY or int(row[0]) + delta > MAX_QUANTITY:
+            raise InputError(
+                f"{sku}: more than {MAX_QUANTITY:,} units; is this a typo?"
+            )
+        (after,) = conn.execute(
             "UPDATE items SET available = max(available + ?, 0), updated_at = ?"
             " WHERE sku = ? RETURNING available",
             (delta, iso(utcnow()), sku),
         ).fetchone()
-        if row is None:
-            from stackknack_cli.errors import UnknownSkuError
-
-            raise UnknownSkuError(f"unknown SKU {sku!r}; import it first")
-        _journal(conn, sku, delta, cause)
-        outbox.enqueue_for_sku(conn, sku, cause=cause)
-        return int(row[0])
+        change = int(after) - int(row[0])
+        if change:
+            _journal(conn, sku, change, cause)
+            outbox.enqueue_for_sku(conn, sku, cause=cause)
+        return int(after)
 
 
 def apply_sale(store: Store, channel: str, line: SaleLine) -> SaleOutcome:

@@ -47,10 +47,14 @@ def enqueue_for_sku(
     """
     now = iso(utcnow())
     # A listing still offered at 0 is pushed too: that is how it is deactivated
-    # (Clover's item made unavailable after the till sold its last unit).
+    # (Clover's item made unavailable after the till sold its last unit). So is one
+    # with a push waiting or under way for another number: the count came back, and
+    # the newer push must replace it (or follow it) with today's number.
     condition = (
         " AND (t.channel_quantity IS NULL OR t.channel_quantity != t.target"
-        " OR (t.target = 0 AND l.active = 1))"
+        " OR (t.target = 0 AND l.active = 1)"
+        " OR EXISTS (SELECT 1 FROM outbox w WHERE w.listing_id = t.listing_id"
+        "  AND w.status IN ('pending', 'sending') AND w.target != t.target))"
         if only_changed
         else ""
     )
@@ -117,6 +121,23 @@ def _supersede(conn: sqlite3.Connection, channel: str, now: str) -> int:
     return cursor.rowcount
 
 
+def _settle_no_ops(conn: sqlite3.Connection, channel: str, now: str) -> None:
+    """Mark done, without a call, the pending entries that ask a listing for what it
+    already holds (a count that went away and came back before the push left)."""
+    conn.execute(
+        "UPDATE outbox SET status = 'done', last_error = 'nothing to change',"
+        " updated_at = ? WHERE channel = ? AND status = 'pending'"
+        " AND operation IS NULL AND id IN (SELECT o.id FROM outbox o"
+        "  JOIN listings l ON l.id = o.listing_id WHERE o.channel = ?"
+        "  AND o.status = 'pending' AND o.target = l.channel_quantity"
+        "  AND NOT (o.target = 0 AND l.active = 1)"
+        "  AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.listing_id = o.listing_id"
+        "   AND (s.status = 'sending' OR (s.operation IS NOT NULL"
+        "    AND s.status = 'pending'))))",
+        (now, channel, channel),
+    )
+
+
 def claim(
     store: Store,
     channel: str,
@@ -132,6 +153,7 @@ def claim(
     with store.transaction() as conn:
         _expire_leases(conn, channel, stamp)
         _supersede(conn, channel, stamp)
+        _settle_no_ops(conn, channel, stamp)
         rows = conn.execute(
             "SELECT o.id, o.listing_id, l.sku, l.channel_ref, o.target,"
             " l.channel_quantity, l.details, o.attempts, o.operation, o.interrupted"
