@@ -41,8 +41,8 @@ PERMANENT_ERRORS = frozenset({25702, 25709})
 class RevisionLedger:
     """Count revisions per listing per UTC day, in memory, for one process."""
 
-    # TODO: keep the counts in the database; cron runs each start at 0, so eBay's own
-    # refusal past 250 a day is what stops them (retried, never lost).
+    # TODO: keep the counts in the database: each cron run starts again from 0.
+    # eBay's own refusal past 250 a day then stops them (retried, never lost).
 
     def __init__(
         self,

@@ -133,8 +133,8 @@ class ShopifyChannel:
         for node in self.graphql.paginate(q.VARIANTS, variables, ("productVariants",)):
             yield _listing(node)
 
-    # TODO: read refunds and their restock type; a unit returned and restocked on
-    # Shopify is not added back to the central count until it is adjusted by hand.
+    # TODO: read refunds and restock types: a restocked return is not added back.
+    # Until then the reseller adds it by hand (stackknack adjust SKU +1).
     def fetch_sales(self, since: datetime) -> SalesBatch:
         """Return sale lines of orders updated at or after ``since`` (UTC).
 

@@ -23,8 +23,8 @@ MIN_INTERVAL = 1.05
 class DailyPacer:
     """Space calls ``interval`` seconds apart and count them against a UTC day.
 
-    TODO: share the day's count between processes; `watch` and a cron `sync` each
-    count only their own calls, so together they can meet StockX's 429 (retried).
+    TODO: share the count between processes: watch and cron sync can meet a 429.
+    Each counts only its own calls; a 429 is retried, nothing is lost.
 
     ``clock`` gives Unix seconds (the day boundary needs wall time) and ``sleep``
     waits; both are injectable so tests never wait.

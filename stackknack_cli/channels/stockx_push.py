@@ -439,8 +439,8 @@ def _next(
         if push.expected is not None and live != push.expected:
             return PushResult(push.entry_id, PushStatus.MISMATCH, holds=live)
         return start_write(channel, push, rows)
-    # TODO: a longer write continues toward this push's target even when a newer
-    # count waits behind it; the newer push corrects it afterwards.
+    # TODO: stop a cut-off write when a newer count waits: it goes on to its target.
+    # The newer push corrects it afterwards.
     if live != push.target and done.more:
         return start_write(channel, push, rows)
     if live != push.target:
