@@ -195,8 +195,8 @@ def _resolve_mismatch(
             (entry.listing_id, holds),
         ).fetchone()
         if landed:
-            # A process died while sending this listing a push of exactly what the
-            # channel now shows: that write landed unrecorded. It becomes the base.
+            # A push of exactly what the channel now shows was cut off (a crash, a
+            # timeout, a lost answer): that write landed unrecorded. It is the base.
             conn.execute(
                 "UPDATE outbox SET interrupted = 0 WHERE listing_id = ?",
                 (entry.listing_id,),
@@ -314,6 +314,7 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                         delay=30 * (entry.attempts + 1) if refused else RETRY_SECONDS,
                         refused=refused,
                         permanent=refused and result.permanent,
+                        uncertain=not refused,
                     )
                     if status == "dead":
                         report.dead += 1

@@ -213,18 +213,20 @@ def retry_later(
     refused: bool = False,
     permanent: bool = False,
     operation: str | None = None,
+    uncertain: bool = False,
 ) -> str:
     """Put an entry back to pending after ``delay`` seconds; return its new status.
 
     A refusal counts towards the dead letter, a permanent one reaches it at once.
     ``operation`` records an asynchronous write to check on (None clears it).
+    ``uncertain`` says the write may have landed unseen (a timeout, a lost answer).
     """
     now = utcnow()
     counted = MAX_REFUSALS if permanent else int(refused)
     row = conn.execute(
         "UPDATE outbox SET attempts = attempts + ?, last_error = ?, lease_until = NULL,"
         " status = CASE WHEN attempts + ? >= ? THEN 'dead' ELSE 'pending' END,"
-        " operation = ?, interrupted = 0, next_attempt_at = ?, updated_at = ?"
+        " operation = ?, interrupted = ?, next_attempt_at = ?, updated_at = ?"
         " WHERE id = ?"
         " RETURNING status",
         (
@@ -233,6 +235,7 @@ def retry_later(
             counted,
             MAX_REFUSALS,
             operation,
+            int(uncertain),
             iso(now + timedelta(seconds=delay)),
             iso(now),
             entry_id,
@@ -242,10 +245,18 @@ def retry_later(
 
 
 def release(store: Store, entries: list[Entry], reason: str) -> None:
-    """Give leased entries back untouched (the channel could not be reached)."""
+    """Give leased entries back (the channel could not be reached); whether their
+    writes landed is unknown, which the next compare will tell."""
     with store.transaction() as conn:
         for entry in entries:
-            retry_later(conn, entry.id, reason, delay=0, operation=entry.operation)
+            retry_later(
+                conn,
+                entry.id,
+                reason,
+                delay=0,
+                operation=entry.operation,
+                uncertain=True,
+            )
 
 
 def depth(store: Store, channel: str | None = None) -> int:
