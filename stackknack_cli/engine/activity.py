@@ -28,8 +28,6 @@ def _moment(value: str) -> datetime:
 
 def recent_sales(store: Store, limit: int = 8) -> list[SaleTrail]:
     """Return the newest ``limit`` applied sales with their propagation times."""
-    # TODO: index outbox.cause: these lookups scan the outbox, slow on a long history
-    # (the dashboard pays it every few seconds).
     sales = store.conn.execute(
         "SELECT channel, order_id, line_id, sku, quantity, status,"
         " coalesce(occurred_at, recorded_at) FROM sales"

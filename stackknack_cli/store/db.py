@@ -196,6 +196,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE outbox ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        "outbox by cause",
+        """
+        CREATE INDEX outbox_cause ON outbox (cause);
+        """,
+    ),
 ]
 
 
