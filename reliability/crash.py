@@ -209,7 +209,7 @@ def run(profile: Profile, workdir: Path) -> Figure:
         figure.check(
             converged,
             f"no clean sync after the last kill: exit {code}, "
-            f"last output {output[-600:]!r}",
+            f"open outbox {_open_entries(world)}, last output {output[-300:]!r}",
         )
         secrets = secrets_of(world.sandbox.describe(), world.home / "credentials.json")
         secrets.add(SECRET)
@@ -230,6 +230,16 @@ def run(profile: Profile, workdir: Path) -> Figure:
         f"{sum(ledger.sold.values())} sales, {ledger.posted} webhooks delivered"
     )
     return figure
+
+
+def _open_entries(world: World) -> list[tuple[object, ...]]:
+    """The entries still open, with why, for a failure message."""
+    return world.store.conn.execute(
+        "SELECT o.channel, l.sku, o.status, o.target, l.channel_quantity,"
+        " o.attempts, o.last_error, o.next_attempt_at, o.interrupted"
+        " FROM outbox o JOIN listings l ON l.id = o.listing_id"
+        " WHERE o.status IN ('pending', 'sending')"
+    ).fetchall()
 
 
 def _score(

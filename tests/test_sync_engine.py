@@ -323,6 +323,24 @@ def test_landed_write_of_a_superseded_push_is_recognised_too(store) -> None:
     assert pos.quantities == {"A": 3}
 
 
+def test_landed_write_then_a_sale_on_that_channel_is_recognised(store) -> None:
+    shop = FakeChannel("shopify", {"A": 5})
+    pos = FakeChannel("clover", {"A": 5})
+    _setup(store, {"A": 5}, shop, pos)
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    sync.ingest_sales(store, shop, sync.ChannelReport())
+    (entry,) = outbox.claim(store, "clover", limit=10)
+    pos.quantities["A"] = entry.target  # landed: 4; then the process died
+    store.conn.execute("UPDATE outbox SET lease_until = '2000-01-01T00:00:00.000Z'")
+    pos.sell("A", SaleLine("t1", "1", 1, sku="A"), utcnow())  # the till sells one: 3
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert report.queued == 0
+    assert store.scalar("SELECT available FROM items") == 3
+    assert pos.quantities == shop.quantities == {"A": 3}
+
+
 def test_count_that_comes_back_before_the_push_leaves_is_not_pushed(store) -> None:
     shop = FakeChannel("shopify", {"A": 1})
     pos = FakeChannel("clover", {"A": 1})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -189,14 +190,9 @@ def _resolve_mismatch(
             "SELECT channel_quantity FROM listings WHERE id = ?", (entry.listing_id,)
         ).fetchone()[0]
         target = outbox.target_of(conn, entry.listing_id)
-        landed = conn.execute(
-            "SELECT 1 FROM outbox WHERE listing_id = ? AND interrupted = 1"
-            " AND target = ? LIMIT 1",
-            (entry.listing_id, holds),
-        ).fetchone()
-        if landed:
-            # A push of exactly what the channel now shows was cut off (a crash, a
-            # timeout, a lost answer): that write landed unrecorded. It is the base.
+        if _landed_unrecorded(conn, entry, holds):
+            # A push cut off (a crash, a timeout, a lost answer) explains what the
+            # channel now shows: that write landed unrecorded. It is the base.
             conn.execute(
                 "UPDATE outbox SET interrupted = 0 WHERE listing_id = ?",
                 (entry.listing_id,),
@@ -242,6 +238,32 @@ def _resolve_mismatch(
             ),
         )
         return "pending"
+
+
+def _landed_unrecorded(
+    conn: sqlite3.Connection, entry: outbox.Entry, holds: int
+) -> bool:
+    """Tell whether a cut-off push of this listing explains ``holds``: it asked for
+    exactly that, or for that plus the units sold on the channel since it was written
+    (a write that landed, then a sale there, before anything was recorded)."""
+    cut_off = conn.execute(
+        "SELECT target, created_at FROM outbox WHERE listing_id = ? AND interrupted = 1",
+        (entry.listing_id,),
+    ).fetchall()
+    for target, created_at in cut_off:
+        sold = conn.execute(
+            "SELECT quantity FROM sales WHERE channel = ? AND sku = ?"
+            " AND recorded_at >= ? ORDER BY recorded_at, id",
+            (entry.channel, entry.sku, created_at),
+        ).fetchall()
+        left = target
+        if left == holds:
+            return True
+        for (quantity,) in sold:
+            left -= quantity
+            if left == holds:
+                return True
+    return False
 
 
 def drain(
