@@ -9,11 +9,11 @@ from dataclasses import dataclass
 class Profile:
     name: str
     seed: int = 5
-    kills: int = 12
-    deliveries: int = 1_500
-    races: int = 40
-    fault_cycles: int = 30
-    outage_minutes: float = 6.0
+    kills: int = 10
+    deliveries: int = 1_000
+    races: int = 25
+    fault_cycles: int = 20
+    outage_minutes: float = 4.0
     fuzz_examples: int = 60
 
 

@@ -11,8 +11,9 @@ from stackknack_cli.sandbox.server import SimServer
 from tests.cli_helpers import invoke
 
 SYNC_CHANNEL = {
-    "sales", "applied", "duplicates", "oversells", "unknown_skus", "pushed",
-    "mismatches", "dead", "queued", "error", "needs_consent", "deferred",
+    "sales", "applied", "duplicates", "oversells", "unknown_skus", "returns",
+    "restocked", "pushed", "mismatches", "dead", "queued", "error", "needs_consent",
+    "deferred",
 }  # fmt: skip
 
 

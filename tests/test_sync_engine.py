@@ -341,6 +341,34 @@ def test_landed_write_then_a_sale_on_that_channel_is_recognised(store) -> None:
     assert pos.quantities == shop.quantities == {"A": 3}
 
 
+def test_refusal_of_a_retried_write_that_had_landed_is_recognised(store) -> None:
+    shop = FakeChannel("shopify", {"A": 5})
+    pos = FakeChannel("clover", {"A": 5})
+    _setup(store, {"A": 5}, shop, pos)
+
+    def landed_then_refused(pushes):
+        # The first try landed unseen; the retry is refused ("already deleted").
+        for push in pushes:
+            pos.quantities["A"] = push.target
+        return [
+            PushResult(p.entry_id, PushStatus.REFUSED, reason="gone", uncertain=True)
+            for p in pushes
+        ]
+
+    original = pos.push
+    pos.push = landed_then_refused
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    run_sync(store, {"shopify": shop, "clover": pos})
+    pos.push = original
+    shop.sell("A", SaleLine("s2", "1", 1, sku="A"), utcnow())  # a newer target: 3
+    store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert report.queued == 0
+    assert pos.quantities == shop.quantities == {"A": 3}
+
+
 def test_count_that_comes_back_before_the_push_leaves_is_not_pushed(store) -> None:
     shop = FakeChannel("shopify", {"A": 1})
     pos = FakeChannel("clover", {"A": 1})

@@ -41,11 +41,42 @@ class SaleLine:
 
 
 @dataclass(frozen=True)
+class ReturnLine:
+    """Units of one sale line that left the order again: refunded, cancelled or
+    edited out, as the platform reports it."""
+
+    key: str
+    """Unique per platform event on this channel (a Shopify refund line, an eBay
+    cancelled line): the same event read again changes nothing."""
+    order_id: str
+    line_id: str
+    """The sale line the units came from (as in ``SaleLine``)."""
+    quantity: int
+    cause: str = "return"
+    """``return``, ``cancel``, ``edit``, or ``refund`` (not restocked): what the
+    journal shows."""
+    restocked: bool = True
+    """The platform says the units came back to stock. False for a refund that kept
+    them away (Shopify's NO_RESTOCK): recorded, and it adds nothing."""
+    counted_by_channel: bool = False
+    """The channel put the units back on the linked listing itself (a Shopify
+    restock to a counting location); otherwise the listing is pushed the new count."""
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class SalesBatch:
-    """Sale lines read from a channel, and the newest modification time they covered."""
+    """Sale lines read from a channel, and the newest modification time they covered.
+
+    A sale line's quantity leaves out the units returned in the same batch (Shopify's
+    ``currentQuantity`` does; the other adapters read no sale line for a refunded or
+    cancelled one): a return read together with its sale's first reading is taken as
+    already netted out.
+    """
 
     lines: list[SaleLine]
     newest: datetime | None = None
+    returns: list[ReturnLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,6 +122,10 @@ class PushResult:
     details: Mapping[str, Any] | None = None
     """What the write changed about the listing (eBay offers withdrawn or relisted),
     merged into the listing's stored details."""
+    uncertain: bool = False
+    """With REFUSED: an earlier attempt of this write failed in a way that may hide
+    its success (a timeout, a dropped answer, a 5xx), so the refusal may be about a
+    write that already landed."""
 
 
 class Channel(Protocol):

@@ -35,6 +35,7 @@ from stackknack_cli.channels.base import (
     PushResult,
     PushStatus,
     RemoteListing,
+    ReturnLine,
     SaleLine,
     SalesBatch,
 )
@@ -62,6 +63,7 @@ WINDOW_SLACK = timedelta(minutes=5)
 NESTED_CAP = 100
 """Clover cuts an expanded collection (an order's line items) at 100 elements."""
 SALE_PAYMENT_STATES = frozenset({"PAID", "PARTIALLY_REFUNDED"})
+RETURN_PAYMENT_STATES = frozenset({*SALE_PAYMENT_STATES, "REFUNDED"})
 UNIT_QTY_SCALE = 1000
 REQUESTS_PER_SECOND = 15
 """One under Clover's 16 per token, so network jitter cannot bunch us over it."""
@@ -112,6 +114,15 @@ def _floor(value: object) -> int:
     if isinstance(value, int | float) and math.isfinite(value):
         return math.floor(value)
     return 0
+
+
+def _units(line: Mapping[str, Any]) -> int:
+    """Return the units a line item sold: 1, or ``floor(unitQty / 1000)`` for a line
+    priced per unit."""
+    unit_qty = line.get("unitQty")
+    if isinstance(unit_qty, int | float):
+        return _floor(unit_qty / UNIT_QTY_SCALE)
+    return 1
 
 
 def _message(response: httpx.Response) -> str:
@@ -285,19 +296,18 @@ class CloverChannel:
         path = f"{self._merchant_path}/orders/{order['id']}/line_items"
         return list(self._pages(path, [], self.page_size))
 
-    def _sale_lines(self, order: Mapping[str, Any]) -> list[SaleLine]:
+    def _sale_lines(
+        self, order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+    ) -> list[SaleLine]:
         if order.get("paymentState") not in SALE_PAYMENT_STATES:
             return []
         occurred = _from_ms(order.get("createdTime"))
         lines = []
-        for line in self._line_items(order):
+        for line in items:
             item_id = (line.get("item") or {}).get("id")
             if not item_id or line.get("refunded") or line.get("exchanged"):
                 continue
-            unit_qty = line.get("unitQty")
-            units = 1
-            if isinstance(unit_qty, int | float):
-                units = _floor(unit_qty / UNIT_QTY_SCALE)
+            units = _units(line)
             if units <= 0:
                 log.warning(
                     "clover: line %s sold a fraction of item %s; not counted",
@@ -317,6 +327,36 @@ class CloverChannel:
             )
         return lines
 
+    def _returns(
+        self, order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+    ) -> list[ReturnLine]:
+        """Return the refunded line items of a paid order, one return each.
+
+        A refund is read as the unit coming back. Clover's order does not say whether
+        the refund also put the unit back on the item's stock, so the item is pushed
+        the new count: if Clover did add it, the push finds more than expected and
+        writes the central count, which already holds it.
+        """
+        if order.get("paymentState") not in RETURN_PAYMENT_STATES:
+            return []
+        occurred = _from_ms(order.get("modifiedTime"))
+        found = []
+        # TODO: exchanged line items are not counted back: no Clover doc says so
+        for line in items:
+            units = _units(line)
+            if not line.get("refunded") or units <= 0:
+                continue
+            found.append(
+                ReturnLine(
+                    key=f"{line['id']}/refunded",
+                    order_id=str(order["id"]),
+                    line_id=str(line["id"]),
+                    quantity=units,
+                    occurred_at=occurred,
+                )
+            )
+        return found
+
     def _lookup_sku(self, item_id: str) -> str | None:
         if item_id not in self._skus:
             item = self._get_json(f"{self._merchant_path}/items/{item_id}")
@@ -327,6 +367,7 @@ class CloverChannel:
         path = f"{self._merchant_path}/orders"
         seen: set[str] = set()
         lines: list[SaleLine] = []
+        returns: list[ReturnLine] = []
         newest: int | None = None
         for start, stop in self._windows(since):
             params: list[tuple[str, str | int]] = [
@@ -342,9 +383,16 @@ class CloverChannel:
                 if order_id in seen:
                     continue
                 seen.add(order_id)
-                lines.extend(self._sale_lines(order))
-        log.info("clover: read %d sale lines from %d orders", len(lines), len(seen))
-        return SalesBatch(lines=lines, newest=_from_ms(newest))
+                items = self._line_items(order)
+                lines.extend(self._sale_lines(order, items))
+                returns.extend(self._returns(order, items))
+        log.info(
+            "clover: read %d sale lines and %d refunded lines from %d orders",
+            len(lines),
+            len(returns),
+            len(seen),
+        )
+        return SalesBatch(lines=lines, newest=_from_ms(newest), returns=returns)
 
     def _read_item(self, item_id: str) -> dict[str, Any] | None:
         path = f"{self._merchant_path}/items/{item_id}"

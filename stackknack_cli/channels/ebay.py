@@ -11,7 +11,8 @@ listing must use business policies). ``outside_listings`` finds them from recent
 orders: a line item whose listing no inventory offer owns.
 
 A sale is a line item of an order modified since the cursor; cancelled orders
-(``cancelStatus.cancelState == "CANCELED"``) are not sales. eBay takes sold units off
+(``cancelStatus.cancelState == "CANCELED"``) are not sales, and each of their line
+items is a return of its sale (see ``_cancelled_lines``). eBay takes sold units off
 the listing itself.
 """
 
@@ -30,6 +31,7 @@ from stackknack_cli.channels.base import (
     PushResult,
     PushStatus,
     RemoteListing,
+    ReturnLine,
     SaleLine,
     SalesBatch,
 )
@@ -73,6 +75,39 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.microsecond // 1000:03d}Z"
     )
+
+
+def _cancelled_lines(
+    order_id: str, order: Mapping[str, Any], status: Mapping[str, Any]
+) -> list[ReturnLine]:
+    """Return one cancellation per line item of a cancelled order.
+
+    A cancelled order was never shipped, so its units are still on the shelf. eBay
+    does not give them back to the listing by itself (relisting is the seller's
+    choice when cancelling, and getOrders does not say whether it was made), so the
+    listing is pushed the new count; if eBay did relist, the push finds more than
+    expected and writes the central count.
+    """
+    occurred = _parse_time(status.get("cancelledDate")) or _parse_time(
+        order.get("lastModifiedDate")
+    )
+    found = []
+    for line in order.get("lineItems") or []:
+        quantity = line.get("quantity")
+        line_id = line.get("lineItemId")
+        if not isinstance(quantity, int) or quantity <= 0 or not line_id:
+            continue
+        found.append(
+            ReturnLine(
+                key=f"{order_id}/{line_id}/cancel",
+                order_id=order_id,
+                line_id=str(line_id),
+                quantity=quantity,
+                cause="cancel",
+                occurred_at=occurred,
+            )
+        )
+    return found
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -238,6 +273,7 @@ class EbayChannel:
 
     def fetch_sales(self, since: datetime) -> SalesBatch:
         lines: list[SaleLine] = []
+        returns: list[ReturnLine] = []
         newest: datetime | None = None
         seen: set[str] = set()
         cancelled = 0
@@ -250,9 +286,10 @@ class EbayChannel:
             if not order_id or order_id in seen:
                 continue
             seen.add(order_id)
-            state = (order.get("cancelStatus") or {}).get("cancelState")
-            if state == "CANCELED":
+            status = order.get("cancelStatus") or {}
+            if status.get("cancelState") == "CANCELED":
                 cancelled += 1
+                returns.extend(_cancelled_lines(order_id, order, status))
                 continue
             occurred = _parse_time(order.get("creationDate"))
             for line in order.get("lineItems") or []:
@@ -288,7 +325,7 @@ class EbayChannel:
             len(seen),
             cancelled,
         )
-        return SalesBatch(lines=lines, newest=newest)
+        return SalesBatch(lines=lines, newest=newest, returns=returns)
 
     def _sold_through_offer(
         self, sku: str | None, listing_id: str, listed: dict[str, set[str]]

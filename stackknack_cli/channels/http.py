@@ -26,15 +26,22 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+AMBIGUOUS = "stackknack.ambiguous"
+"""Set in a response's ``extensions`` when an earlier attempt of the same call may
+have been carried out by the platform without our seeing it (see ``was_ambiguous``)."""
 MAX_WAIT_SECONDS = 60.0
 
 
 class RetryLater(Exception):
     """A passing refusal; ``wait`` is the platform's advice in seconds, if any."""
 
-    def __init__(self, message: str, wait: float | None = None) -> None:
+    def __init__(
+        self, message: str, wait: float | None = None, *, processed: bool = False
+    ) -> None:
         super().__init__(message)
         self.wait = wait
+        self.processed = processed
+        """The platform may have carried the request out before failing it (a 5xx)."""
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -53,9 +60,26 @@ def raise_for_retry(response: httpx.Response) -> httpx.Response:
     """Turn a 429 or 5xx answer into ``RetryLater``; return any other answer."""
     if response.status_code in RETRY_STATUSES:
         raise RetryLater(
-            f"HTTP {response.status_code}", wait=retry_after_seconds(response)
+            f"HTTP {response.status_code}",
+            wait=retry_after_seconds(response),
+            processed=response.status_code != 429,
         )
     return response
+
+
+def _maybe_processed(error: BaseException | None) -> bool:
+    """Tell whether a failed attempt may still have been carried out."""
+    if isinstance(error, RetryLater):
+        return error.processed
+    # A connection never made carried nothing; a timeout or a dropped answer may have.
+    unsent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    return isinstance(error, httpx.TransportError) and not isinstance(error, unsent)
+
+
+def was_ambiguous(response: httpx.Response) -> bool:
+    """Tell whether an earlier attempt of the call that answered ``response`` may
+    have landed unseen: a refusal then may be about that write, already done."""
+    return bool(response.extensions.get(AMBIGUOUS))
 
 
 def _sleep(seconds: float) -> None:
@@ -89,9 +113,13 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
 def call_with_retry(channel: str, fn: Callable[[], T], policy: RetryPolicy) -> T:
     """Run ``fn``, retrying passing failures; then raise ChannelUnavailableError."""
 
+    ambiguous = False
+
     def before_sleep(state: tenacity.RetryCallState) -> None:
+        nonlocal ambiguous
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
+        ambiguous = ambiguous or _maybe_processed(error)
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning("%s: %s; retrying in %.2fs", channel, error, wait)
 
@@ -104,12 +132,15 @@ def call_with_retry(channel: str, fn: Callable[[], T], policy: RetryPolicy) -> T
         reraise=True,
     )
     try:
-        return retrying(fn)
+        result = retrying(fn)
     except (RetryLater, httpx.TransportError) as exc:
         raise ChannelUnavailableError(
             f"{channel} did not answer usefully after {policy.attempts} attempts "
             f"({exc or type(exc).__name__})"
         ) from None
+    if ambiguous and isinstance(result, httpx.Response):
+        result.extensions[AMBIGUOUS] = True
+    return result
 
 
 class TokenSource(Protocol):

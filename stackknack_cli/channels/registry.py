@@ -7,6 +7,7 @@ A channel's non-secret settings (base URL, shop, location, merchant) live in the
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,17 @@ def save(store: Store, name: str, base_url: str, settings: Mapping[str, Any]) ->
         )
 
 
+def update_settings(
+    conn: sqlite3.Connection, name: str, changes: Mapping[str, Any]
+) -> None:
+    """Merge ``changes`` into a connected channel's settings, in the caller's
+    transaction; a list in ``changes`` replaces the stored one whole."""
+    conn.execute(
+        "UPDATE channels SET settings = json_patch(settings, ?) WHERE name = ?",
+        (json.dumps(dict(changes), sort_keys=True), name),
+    )
+
+
 def load(store: Store) -> dict[str, ChannelConfig]:
     rows = store.query("SELECT name, base_url, settings FROM channels ORDER BY name")
     return {
@@ -73,7 +85,7 @@ def build(
     """Return a live adapter for a connected channel."""
     policy = policy or RetryPolicy()
     if config.name == "shopify":
-        from stackknack_cli.channels import shopify, shopify_auth
+        from stackknack_cli.channels import shopify, shopify_auth, shopify_locations
 
         tokens = shopify_auth.token_provider_from_credentials(
             credentials, client, config.base_url, policy=policy
@@ -85,6 +97,7 @@ def build(
             tokens=tokens,
             policy=policy,
             api_version=config.settings.get("api_version", shopify.DEFAULT_API_VERSION),
+            count_location_ids=shopify_locations.count_ids(config.settings),
         )
     if config.name == "clover":
         from stackknack_cli.channels import clover

@@ -1,4 +1,9 @@
-"""The Shopify channel: one location's ``available`` quantities, over Admin GraphQL.
+"""The Shopify channel: ``available`` quantities over Admin GraphQL.
+
+What the channel holds for a listing is ``available`` summed over the counting
+locations: the push location and any further ones chosen at ``connect`` or with
+``stackknack shopify locations``. Pushes write the push location only, so that the
+sum becomes the target.
 
 Quantities are set with ``inventorySetQuantities`` as a compare-and-swap
 (``changeFromQuantity``) under an ``@idempotent`` key, both required from API version
@@ -12,7 +17,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,12 +29,14 @@ from stackknack_cli.channels.base import (
     PushResult,
     PushStatus,
     RemoteListing,
+    ReturnLine,
     SaleLine,
     SalesBatch,
 )
 from stackknack_cli.channels.http import RetryLater, RetryPolicy
 from stackknack_cli.channels.shopify_auth import TokenProvider
 from stackknack_cli.channels.shopify_graphql import ShopifyGraphQL
+from stackknack_cli.channels.shopify_returns import order_returns
 from stackknack_cli.errors import ChannelError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -51,7 +58,7 @@ class Location:
 
 
 class ShopifyChannel:
-    """A Shopify store, read and written at one location.
+    """A Shopify store, read at its counting locations and written at one of them.
 
     The caller owns ``client``. Every method makes network calls and retries throttling,
     429, 5xx and transport errors under ``policy``; past them it raises
@@ -73,12 +80,22 @@ class ShopifyChannel:
         tokens: TokenProvider,
         policy: RetryPolicy,
         api_version: str = DEFAULT_API_VERSION,
+        count_location_ids: Sequence[str] = (),
     ) -> None:
         self.graphql = ShopifyGraphQL(
             client, shop_url, tokens=tokens, policy=policy, api_version=api_version
         )
-        self.location_id = location_id
         self.endpoint = self.graphql.endpoint
+        self.use_locations(location_id, count_location_ids)
+
+    # TODO: count only order lines assigned to a counting location: every Shopify
+    # order is a sale today, since telling where a line ships needs fulfillment orders.
+    def use_locations(self, push_id: str | None, count_ids: Sequence[str]) -> None:
+        """Push to ``push_id``; count it and ``count_ids`` towards what is held."""
+        self.location_id = push_id
+        self.count_location_ids = tuple(
+            ref for ref in dict.fromkeys(count_ids) if ref and ref != push_id
+        )
 
     def check(self) -> str:
         """Return the shop's name."""
@@ -125,22 +142,24 @@ class ShopifyChannel:
         return str((payload.get("webhookSubscription") or {}).get("id"))
 
     def fetch_listings(self) -> Iterator[RemoteListing]:
-        """Yield every variant with its ``available`` quantity at the location."""
+        """Yield every variant with ``available`` summed over the counting locations."""
+        others = len(self.count_location_ids)
         variables = {
-            "first": q.fit_page(q.VARIANT_NODE_COST),
-            "location": self._location(),
+            "first": q.fit_page(q.variant_node_cost(others)),
+            **self._location_variables(),
         }
-        for node in self.graphql.paginate(q.VARIANTS, variables, ("productVariants",)):
-            yield _listing(node)
+        document = q.variants_query(others)
+        for node in self.graphql.paginate(document, variables, ("productVariants",)):
+            yield _listing(node, others)
 
-    # TODO: read refunds and restock types: a restocked return is not added back.
-    # Until then the reseller adds it by hand (stackknack adjust SKU +1).
     def fetch_sales(self, since: datetime) -> SalesBatch:
-        """Return sale lines of orders updated at or after ``since`` (UTC).
+        """Return sale lines and returns of orders updated at or after ``since`` (UTC).
 
-        Lines are counted by ``currentQuantity``, so units edited out of an order are
-        not sales; cancelled orders give no lines. ``newest`` is the latest
-        ``updatedAt`` seen, cancelled orders included.
+        Lines are counted by ``currentQuantity``, so units refunded or edited out
+        before the first reading are not sales; cancelled orders give no lines.
+        Returns are the orders' refund lines and units edited out (see
+        ``shopify_returns``). ``newest`` is the latest ``updatedAt`` seen, cancelled
+        orders included.
         """
         variables = {
             "first": q.fit_page(q.ORDER_NODE_COST),
@@ -148,30 +167,41 @@ class ShopifyChannel:
             "lines": q.LINES_PER_ORDER,
         }
         lines: list[SaleLine] = []
+        returns: list[ReturnLine] = []
         newest: datetime | None = None
+        counting = {r for r in (self.location_id, *self.count_location_ids) if r}
         for order in self.graphql.paginate(q.ORDERS, variables, ("orders",)):
             updated = _parse_time(order.get("updatedAt"))
             if updated is not None and (newest is None or updated > newest):
                 newest = updated
-            if order.get("cancelledAt"):
-                continue
-            lines.extend(self._sale_lines(order))
-        return SalesBatch(lines, newest)
+            nodes = [] if order.get("cancelledAt") else self._line_nodes(order)
+            lines.extend(self._sale_lines(order, nodes))
+            returns.extend(order_returns(self.graphql, order, nodes, counting=counting))
+        return SalesBatch(lines, newest, returns)
 
     def read_quantities(self, refs: Sequence[str]) -> dict[str, int]:
-        """Return ``available`` at the location for each inventory item that exists.
+        """Return ``available`` summed over the counting locations for each inventory
+        item that exists.
 
-        An item that exists but is not stocked at the location reads as 0.
+        A location that does not stock the item adds 0.
         """
-        location = self._location()
-        step = q.fit_page(q.LEVEL_NODE_COST)
-        found: dict[str, int] = {}
+        levels = self.read_levels(refs)
+        return {ref: sum(found) for ref, found in levels.items()}
+
+    def read_levels(self, refs: Sequence[str]) -> dict[str, list[int]]:
+        """Return ``available`` at each counting location, push location first, for
+        each inventory item that exists; as many items a query as its cost allows."""
+        others = len(self.count_location_ids)
+        document = q.levels_query(others)
+        variables = self._location_variables()
+        step = q.fit_page(q.level_node_cost(others))
+        found: dict[str, list[int]] = {}
         for start in range(0, len(refs), step):
             ids = list(refs[start : start + step])
-            data = self.graphql.query(q.LEVELS, {"ids": ids, "location": location})
+            data = self.graphql.query(document, {"ids": ids, **variables})
             for node in data.get("nodes") or []:
                 if node and node.get("id"):
-                    found[node["id"]] = _available(node.get("inventoryLevel"))[0]
+                    found[node["id"]] = _levels(node, others)
         return found
 
     def push(self, pushes: Sequence[Push]) -> list[PushResult]:
@@ -192,19 +222,13 @@ class ShopifyChannel:
         results: dict[int, PushResult] = {}
         pending = _without_duplicates(pushes, results)
 
-        unknown = [p.channel_ref for p in pending if p.expected is None]
-        live = self.read_quantities(unknown) if unknown else {}
-        sends: list[tuple[Push, int]] = []
-        for push in pending:
-            before = (
-                push.expected
-                if push.expected is not None
-                else live.get(push.channel_ref)
-            )
-            if before is None:
-                results[push.entry_id] = _refused(push, "inventory item not found")
-            else:
-                sends.append((push, before))
+        # What the other counting locations hold, per outbox entry: a push sets the
+        # push location to the rest of its target.
+        elsewhere: dict[int, int] = {}
+        if self.count_location_ids:
+            sends = self._spread(pending, results, elsewhere)
+        else:
+            sends = self._compared(pending, results)
 
         stale: list[Push] = []
         while sends:
@@ -218,8 +242,9 @@ class ShopifyChannel:
             rest = [s for i, s in enumerate(sends) if i not in failures]
             if applied or not failures:
                 for push, _ in rest:
+                    holds = push.target + elsewhere.get(push.entry_id, 0)
                     results[push.entry_id] = PushResult(
-                        push.entry_id, PushStatus.DONE, holds=push.target
+                        push.entry_id, PushStatus.DONE, holds=holds
                     )
                 break
             if rest:
@@ -230,6 +255,70 @@ class ShopifyChannel:
 
         results.update(self._mismatches(stale))
         return [results[p.entry_id] for p in pushes]
+
+    def _compared(
+        self, pending: Sequence[Push], results: dict[int, PushResult]
+    ) -> list[tuple[Push, int]]:
+        """Pair each push with the quantity its compare-and-set expects."""
+        unknown = [p.channel_ref for p in pending if p.expected is None]
+        live = self.read_quantities(unknown) if unknown else {}
+        sends: list[tuple[Push, int]] = []
+        for push in pending:
+            before = (
+                push.expected
+                if push.expected is not None
+                else live.get(push.channel_ref)
+            )
+            if before is None:
+                results[push.entry_id] = _refused(push, "inventory item not found")
+            else:
+                sends.append((push, before))
+        return sends
+
+    def _spread(
+        self,
+        pending: Sequence[Push],
+        results: dict[int, PushResult],
+        elsewhere: dict[int, int],
+    ) -> list[tuple[Push, int]]:
+        """Turn each push into one for the push location alone: its target less what
+        the other counting locations hold, never below 0.
+
+        The levels are read first. A sum other than ``expected`` is a MISMATCH with
+        nothing written; a push location already right is DONE without a write. When
+        the other locations alone hold more than the target, the push location is set
+        to 0 and the result says the listing holds more than the target. The push
+        location's compare-and-set uses the quantity just read.
+        """
+        levels = self.read_levels([p.channel_ref for p in pending])
+        sends: list[tuple[Push, int]] = []
+        for push in pending:
+            found = levels.get(push.channel_ref)
+            if found is None:
+                results[push.entry_id] = _refused(push, "inventory item not found")
+                continue
+            here, others = found[0], sum(found[1:])
+            if push.expected is not None and here + others != push.expected:
+                results[push.entry_id] = PushResult(
+                    push.entry_id, PushStatus.MISMATCH, holds=here + others
+                )
+                continue
+            if others > push.target:
+                log.warning(
+                    "shopify: %s: other counting locations hold %d, more than %d",
+                    push.channel_ref,
+                    others,
+                    push.target,
+                )
+            quantity = max(0, push.target - others)
+            if quantity == here:
+                results[push.entry_id] = PushResult(
+                    push.entry_id, PushStatus.DONE, holds=here + others
+                )
+                continue
+            sends.append((replace(push, target=quantity), here))
+            elsewhere[push.entry_id] = others
+        return sends
 
     def _set_quantities(
         self, sends: Sequence[tuple[Push, int]], location: str
@@ -301,8 +390,8 @@ class ShopifyChannel:
                 )
         return results
 
-    def _sale_lines(self, order: Json) -> Iterator[SaleLine]:
-        occurred = _parse_time(order.get("createdAt"))
+    def _line_nodes(self, order: Json) -> list[Json]:
+        """Return every line item of ``order``, reading past the first page."""
         connection = order.get("lineItems") or {}
         nodes: list[Json] = list(connection.get("nodes") or [])
         info = connection.get("pageInfo") or {}
@@ -315,7 +404,10 @@ class ShopifyChannel:
             nodes.extend(
                 self.graphql.paginate(q.ORDER_LINES, variables, ("node", "lineItems"))
             )
+        return nodes
 
+    def _sale_lines(self, order: Json, nodes: Sequence[Json]) -> Iterator[SaleLine]:
+        occurred = _parse_time(order.get("createdAt"))
         for node in nodes:
             quantity = int(node.get("currentQuantity") or 0)
             if quantity <= 0:
@@ -337,6 +429,12 @@ class ShopifyChannel:
                 "no Shopify location chosen; run: stackknack connect shopify --location"
             )
         return self.location_id
+
+    def _location_variables(self) -> dict[str, str]:
+        variables = {"location": self._location()}
+        for index, ref in enumerate(self.count_location_ids, start=1):
+            variables[q.count_alias(index)] = ref
+        return variables
 
 
 def orders_query(since: datetime) -> str:
@@ -447,10 +545,11 @@ def _refused(push: Push, reason: str) -> PushResult:
     return PushResult(push.entry_id, PushStatus.REFUSED, reason=reason)
 
 
-def _listing(node: Json) -> RemoteListing:
+def _listing(node: Json, others: int = 0) -> RemoteListing:
     product = node.get("product") or {}
     item = node.get("inventoryItem") or {}
-    quantity, stocked = _available(item.get("inventoryLevel"))
+    _, stocked = _available(item.get("inventoryLevel"))
+    quantity = sum(_levels(item, others))
     title = str(product.get("title") or "")
     variant_title = node.get("title")
     if variant_title and variant_title != "Default Title":
@@ -468,6 +567,13 @@ def _listing(node: Json) -> RemoteListing:
             "stocked": stocked,
         },
     )
+
+
+def _levels(item: Json, others: int) -> list[int]:
+    """Return ``available`` at the push location, then at each further counting
+    location, from an inventory item read with ``levels_query(others)``."""
+    keys = ["inventoryLevel", *(q.count_alias(i) for i in range(1, others + 1))]
+    return [_available(item.get(key))[0] for key in keys]
 
 
 def _available(level: Json | None) -> tuple[int, bool]:

@@ -71,11 +71,24 @@ VARIANT_NODE_COST = 5
 
 LINE_ITEM_FIELDS = """
 pageInfo { hasNextPage endCursor }
-nodes { id sku currentQuantity variant { id inventoryItem { id } } }
+nodes { id sku quantity currentQuantity variant { id inventoryItem { id } } }
 """
 # A line item, its variant and the variant's inventory item.
 LINE_ITEM_NODE_COST = 3
 LINES_PER_ORDER = 10
+
+REFUND_LINE_FIELDS = """
+pageInfo { hasNextPage endCursor }
+nodes { id quantity restockType location { id } lineItem { id } }
+"""
+# A refund line item, its restock location and the line item it refunds.
+REFUND_LINE_NODE_COST = 3
+REFUNDS_PER_ORDER = 3
+"""Refunds read with an order; an order with more has them read one by one."""
+REFUND_LINES_PER_REFUND = 10
+# Shopify's page on costs does not say how a plain list (``refunds``) is charged;
+# each refund is priced as if charged on its own, which can only overestimate.
+REFUND_COST = 1 + connection_cost(REFUND_LINES_PER_REFUND, REFUND_LINE_NODE_COST)
 
 ORDERS = f"""
 query Orders($first: Int!, $after: String, $query: String!, $lines: Int!) {{
@@ -87,11 +100,36 @@ query Orders($first: Int!, $after: String, $query: String!, $lines: Int!) {{
       updatedAt
       cancelledAt
       lineItems(first: $lines) {{ {LINE_ITEM_FIELDS} }}
+      refunds(first: {REFUNDS_PER_ORDER}) {{
+        id
+        createdAt
+        refundLineItems(first: {REFUND_LINES_PER_REFUND}) {{ {REFUND_LINE_FIELDS} }}
+      }}
     }}
   }}
 }}
 """
-ORDER_NODE_COST = 1 + connection_cost(LINES_PER_ORDER, LINE_ITEM_NODE_COST)
+ORDER_NODE_COST = (
+    1
+    + connection_cost(LINES_PER_ORDER, LINE_ITEM_NODE_COST)
+    + REFUNDS_PER_ORDER * REFUND_COST
+)
+
+ORDER_REFUNDS = """
+query OrderRefunds($id: ID!) {
+  node(id: $id) { ... on Order { refunds { id createdAt } } }
+}
+"""
+
+REFUND_LINES = f"""
+query RefundLines($id: ID!, $first: Int!, $after: String) {{
+  node(id: $id) {{
+    ... on Refund {{
+      refundLineItems(first: $first, after: $after) {{ {REFUND_LINE_FIELDS} }}
+    }}
+  }}
+}}
+"""
 
 ORDER_LINES = f"""
 query OrderLines($id: ID!, $first: Int!, $after: String) {{
@@ -117,6 +155,78 @@ query Levels($ids: [ID!]!, $location: ID!) {
 }
 """
 LEVEL_NODE_COST = 3
+
+AVAILABLE = 'quantities(names: ["available"]) { name quantity }'
+# A further counting location adds its level and that level's quantity list.
+COUNT_LOCATION_COST = 2
+
+
+def count_alias(index: int) -> str:
+    """Return the alias, and variable name, of the ``index``-th further counting
+    location (from 1); the push location is read as plain ``inventoryLevel``."""
+    return f"count{index}"
+
+
+def _further_levels(others: int, indent: str) -> tuple[str, str]:
+    names = [count_alias(i) for i in range(1, others + 1)]
+    definitions = "".join(f", ${name}: ID!" for name in names)
+    fields = "".join(
+        f"\n{indent}{name}: inventoryLevel(locationId: ${name}) {{ {AVAILABLE} }}"
+        for name in names
+    )
+    return definitions, fields
+
+
+def variants_query(others: int) -> str:
+    """Return ``VARIANTS`` reading ``others`` further counting locations as well."""
+    if others == 0:
+        return VARIANTS
+    definitions, fields = _further_levels(others, " " * 8)
+    return f"""
+query Variants($first: Int!, $after: String, $location: ID!{definitions}) {{
+  productVariants(first: $first, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      id
+      sku
+      title
+      product {{ id title status }}
+      inventoryItem {{
+        id
+        inventoryLevel(locationId: $location) {{ {AVAILABLE} }}{fields}
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def levels_query(others: int) -> str:
+    """Return ``LEVELS`` reading ``others`` further counting locations as well."""
+    if others == 0:
+        return LEVELS
+    definitions, fields = _further_levels(others, " " * 6)
+    return f"""
+query Levels($ids: [ID!]!, $location: ID!{definitions}) {{
+  nodes(ids: $ids) {{
+    ... on InventoryItem {{
+      id
+      inventoryLevel(locationId: $location) {{ {AVAILABLE} }}{fields}
+    }}
+  }}
+}}
+"""
+
+
+def variant_node_cost(others: int) -> int:
+    """Return the cost of one variant of ``variants_query(others)``."""
+    return VARIANT_NODE_COST + COUNT_LOCATION_COST * others
+
+
+def level_node_cost(others: int) -> int:
+    """Return the cost of one item of ``levels_query(others)``."""
+    return LEVEL_NODE_COST + COUNT_LOCATION_COST * others
+
 
 SET_QUANTITIES = """
 mutation SetAvailable($input: InventorySetQuantitiesInput!, $key: String!) {

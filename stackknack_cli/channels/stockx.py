@@ -8,7 +8,9 @@ orders are never sales of shelf stock. ``channel_ref`` is the variant id and ``s
 size).
 
 Sales are read by polling active orders (StockX has no webhooks); an order is one
-unit, and its ``orderNumber`` is both the order and the line id. Every write is
+unit, and its ``orderNumber`` is both the order and the line id. CANCELED orders are
+read from the order history at most every ``CANCEL_EVERY`` seconds, as returns of
+their sale. Every write is
 asynchronous: pushes return PENDING with the operation or batch id until StockX
 reports the outcome (see ``stockx_push``). All calls go through ``DailyPacer``.
 """
@@ -28,6 +30,7 @@ from stackknack_cli.channels.base import (
     Push,
     PushResult,
     RemoteListing,
+    ReturnLine,
     SaleLine,
     SalesBatch,
 )
@@ -50,6 +53,11 @@ HELD_STATUSES = ("ACTIVE", "INACTIVE")
 HISTORY_AFTER = timedelta(days=1)
 """Read order history too when ``since`` is older than this (a first sync)."""
 SALE_HISTORY_STATUSES = frozenset({"COMPLETED"})
+CANCEL_LOOKBACK = timedelta(days=30)
+"""How far back (by creation date) cancelled orders are read."""
+CANCEL_EVERY = 600.0
+"""Seconds between two reads of cancelled orders by one adapter: a long-running
+``watch`` keeps its polls to about one request each, as its pacing assumes."""
 
 Params = Sequence[tuple[str, str | int]]
 
@@ -110,6 +118,7 @@ class StockXChannel:
         self.pacer = pacer or DailyPacer(clock=clock, sleep=self.policy.sleep)
         self.clock = clock
         self.page_size = page_size
+        self._cancels_read_at: float | None = None
 
     def send(
         self,
@@ -242,11 +251,18 @@ class StockXChannel:
                 for order in history
                 if str(order.get("status")) in SALE_HISTORY_STATUSES
             ]
+        returns: list[ReturnLine] = []
+        last = self._cancels_read_at
+        if last is None or self.clock() - last >= CANCEL_EVERY:
+            returns = self._cancellations(min(since, now - CANCEL_LOOKBACK))
+            self._cancels_read_at = self.clock()
+        cancelled = {back.order_id for back in returns}
         lines: dict[str, SaleLine] = {}
         newest: datetime | None = None
         for order in orders:
             line = sale_line(order)
-            if line is None or line.order_id in lines:
+            # An order cancelled between the two reads is not a sale in this batch.
+            if line is None or line.order_id in lines or line.order_id in cancelled:
                 continue
             if line.occurred_at is not None and line.occurred_at < since:
                 continue
@@ -256,8 +272,28 @@ class StockXChannel:
             stamp = line.occurred_at
             if stamp is not None and (newest is None or stamp > newest):
                 newest = stamp
-        log.info("stockx: read %d sales from %d orders", len(lines), len(orders))
-        return SalesBatch(lines=list(lines.values()), newest=newest)
+        log.info(
+            "stockx: read %d sales from %d orders, %d cancelled",
+            len(lines),
+            len(orders),
+            len(returns),
+        )
+        return SalesBatch(lines=list(lines.values()), newest=newest, returns=returns)
+
+    def _cancellations(self, since: datetime) -> list[ReturnLine]:
+        """Return the STANDARD orders created since ``since`` that StockX cancelled.
+
+        Usually one request. Only CANCELED is read as the unit
+        staying with the seller: DIDNOTSHIP, AUTHFAILED and RETURNED orders may leave
+        the pair lost, failed or damaged, so the reseller counts those by hand.
+        """
+        params = [("fromDate", since.date().isoformat()), ("orderStatus", "CANCELED")]
+        found: dict[str, ReturnLine] = {}
+        for order in self._orders("/selling/orders/history", params):
+            back = cancellation(order)
+            if back is not None:
+                found.setdefault(back.key, back)
+        return list(found.values())
 
     def push(self, pushes: Sequence[Push]) -> list[PushResult]:
         from stackknack_cli.channels.stockx_push import push_all
@@ -340,4 +376,25 @@ def sale_line(order: Mapping[str, Any]) -> SaleLine | None:
         sku=None,
         channel_ref=str(variant_id) if variant_id else None,
         occurred_at=parse_time(order.get("createdAt")),
+    )
+
+
+def cancellation(order: Mapping[str, Any]) -> ReturnLine | None:
+    """Return the cancellation of a CANCELED STANDARD order's one unit.
+
+    StockX closes the order's listing rather than reopening its ask, so nothing is
+    back on offer: the variant is pushed the new count like any other listing.
+    """
+    if str(order.get("status")) != "CANCELED":
+        return None
+    line = sale_line(order)
+    if line is None:
+        return None
+    return ReturnLine(
+        key=f"{line.order_id}/cancel",
+        order_id=line.order_id,
+        line_id=line.line_id,
+        quantity=1,
+        cause="cancel",
+        occurred_at=parse_time(order.get("updatedAt")),
     )

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from stackknack_cli.channels.base import Push, PushResult, PushStatus
+from stackknack_cli.channels.http import was_ambiguous
 from stackknack_cli.errors import ChannelError, ChannelUnavailableError
 
 if TYPE_CHECKING:
@@ -119,16 +120,19 @@ def _shelf_rows(
 def _accepted(channel: StockXChannel, method: str, path: str, body: Any) -> Any:
     response = channel.send(method, path, body=body)
     if response.status_code in (400, 404, 409, 422):
-        raise _Refused(response)
+        raise _Refused(response, uncertain=was_ambiguous(response))
     channel.expect_ok(response, method, path)
     return response.json()
 
 
 class _Refused(Exception):
-    def __init__(self, response: Any) -> None:
+    def __init__(self, response: Any, *, uncertain: bool = False) -> None:
         from stackknack_cli.channels.stockx import message_of
 
         super().__init__(f"HTTP {response.status_code}: {message_of(response)}")
+        # A retry refused after an attempt that may have landed (a listing deleted
+        # by the first try is "DELETED" to the second): the engine re-reads.
+        self.uncertain = uncertain
 
 
 def _create(
@@ -253,7 +257,9 @@ def _guarded(push: Push, action: Any) -> PushResult:
         log.warning("stockx: push to %s deferred: %s", push.channel_ref, exc)
         return PushResult(push.entry_id, PushStatus.RETRY, reason=str(exc))
     except _Refused as exc:
-        return PushResult(push.entry_id, PushStatus.REFUSED, reason=str(exc))
+        return PushResult(
+            push.entry_id, PushStatus.REFUSED, reason=str(exc), uncertain=exc.uncertain
+        )
     except (ChannelError, KeyError, TypeError) as exc:
         # A CredentialError is no ChannelError: it stops the whole batch.
         return PushResult(push.entry_id, PushStatus.REFUSED, reason=str(exc))
@@ -264,6 +270,7 @@ def push_all(channel: StockXChannel, pushes: Sequence[Push]) -> list[PushResult]
     results: list[PushResult] = []
     seen: set[str] = set()
     fresh: list[Push] = []
+    failed: list[tuple[Push, PushResult]] = []
     settled: dict[int, Operation] = {}
     outcomes: dict[str, Outcome] = {}
     for push in pushes:
@@ -280,18 +287,28 @@ def push_all(channel: StockXChannel, pushes: Sequence[Push]) -> list[PushResult]
         )
         if result.entry_id in settled:
             fresh.append(push)
+        elif result.status is PushStatus.REFUSED:
+            failed.append((push, result))
         else:
             results.append(result)
 
-    if not fresh:
+    if not fresh and not failed:
         return results
     try:
-        live = _shelf_rows(channel, (push.channel_ref for push in fresh))
+        live = _shelf_rows(
+            channel, [push.channel_ref for push in fresh + [p for p, _ in failed]]
+        )
     except ChannelUnavailableError as exc:
         return results + [
             PushResult(push.entry_id, PushStatus.RETRY, reason=str(exc))
-            for push in fresh
+            for push in fresh + [p for p, _ in failed]
         ]
+    # A write that failed may have landed in part (a batch PARTIALLY_COMPLETED, a
+    # retried call refused for what its first try did): what StockX now holds is
+    # the base for the next try.
+    results.extend(
+        replace(result, holds=len(live[push.channel_ref])) for push, result in failed
+    )
     batched: list[tuple[Push, Sequence[Mapping[str, Any]]]] = []
     for push in fresh:
         rows = live[push.channel_ref]
@@ -396,6 +413,7 @@ def _batch(
             holds=len(rows) if sent.status is PushStatus.PENDING else None,
             reason=sent.reason or "waiting for StockX",
             operation=sent.operation,
+            uncertain=sent.uncertain,
         )
         for push, rows in chunk
     ]

@@ -80,6 +80,7 @@ def _register() -> None:
         inventory,
         reports,
         sandbox,
+        shopify,
         syncing,
         watch,
     )
@@ -87,6 +88,7 @@ def _register() -> None:
     app.add_typer(connect.app, name="connect")
     app.add_typer(importing.app, name="import")
     app.add_typer(sandbox.app, name="sandbox")
+    app.add_typer(shopify.app, name="shopify")
     app.command("sync")(syncing.sync)
     app.command("stock")(reports.stock)
     app.command("outbox")(reports.outbox_cmd)

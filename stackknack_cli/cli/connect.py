@@ -58,7 +58,16 @@ def connect_shopify(
     location: Annotated[
         str | None,
         typer.Option(
-            help="Location (name or id) to sync; needed when there are several."
+            help="Location (name or id) that receives the pushes; needed when there "
+            "are several."
+        ),
+    ] = None,
+    count_location: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LOCATION",
+            help="Another location whose stock counts too (repeatable; default: "
+            "those counted before).",
         ),
     ] = None,
     client_id: Annotated[
@@ -77,7 +86,12 @@ def connect_shopify(
 
     Example: echo "$TOKEN" | stackknack connect shopify --shop my-shop
     """
-    from stackknack_cli.channels import registry, shopify, shopify_auth
+    from stackknack_cli.channels import (
+        registry,
+        shopify,
+        shopify_auth,
+        shopify_locations,
+    )
     from stackknack_cli.channels.http import RetryPolicy
     from stackknack_cli.engine.sync import set_cursor
     from stackknack_cli.store.db import utcnow
@@ -108,22 +122,31 @@ def connect_shopify(
             client, url, None, tokens=tokens, policy=policy
         )
         name = channel.check()
-        chosen = shopify.choose_location(channel.list_locations(), location)
+        active = channel.list_locations()
+        chosen = shopify.choose_location(active, location)
+        before = registry.load(store).get("shopify")
+        plan, dropped = shopify_locations.plan_for_connect(
+            active,
+            chosen,
+            count=count_location or (),
+            previous=before.settings if before and before.base_url == url else None,
+        )
         credentials.keep(trial, "shopify", SHOPIFY_FIELDS)
 
         settings = {
             "shop": shop,
             "shop_name": name,
-            "location_id": chosen.id,
-            "location_name": chosen.name,
+            **plan.settings(),
             "api_version": api_version,
         }
         registry.save(store, "shopify", url, settings)
         set_cursor(store, "shopify", utcnow())
-    console.out.print(
-        f"connected shopify: {console.escape(name)}, location "
-        f"{console.escape(chosen.name)}"
-    )
+    for gone in dropped:
+        console.warn(f"{gone} is no longer active; it stops counting")
+    line = f"connected shopify: {name}, location {chosen.name}"
+    if plan.others:
+        line += f" (also counting {', '.join(loc.name for loc in plan.others)})"
+    console.out.print(console.escape(line))
 
 
 @app.command("clover")

@@ -86,6 +86,7 @@ def _channel_checks(config: ChannelConfig, credentials: Credentials) -> list[Che
         if config.name == "shopify" and found[0].ok:
             channel: Any = registry.build(config, credentials, client, policy=quick)
             found.append(checks.check_shopify_scopes(channel))
+            found.append(checks.check_shopify_locations(channel, config.settings))
             if credentials.get("shopify", "webhook_secret"):
                 found.append(checks.check_shopify_webhooks(channel))
         return found

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -14,6 +15,9 @@ from stackknack_cli import console
 from stackknack_cli.cli.state import opened_store
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from stackknack_cli.engine.crosslist import CrosslistReport
     from stackknack_cli.engine.linking import LinkReport
     from stackknack_cli.importers import ImportSummary, Key
     from stackknack_cli.store.inventory import WriteSummary
@@ -39,6 +43,7 @@ def _progress(total: int | None) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda rows, done: bar.update(task, completed=done)
 
 
+# TODO: --create-on for import csv: a file's prices are not kept in the store yet
 @app.command("csv")
 def import_csv(
     file: Annotated[str, typer.Argument(help="The CSV file, or - for stdin.")],
@@ -175,13 +180,24 @@ def _link(
     as_json: bool,
     *,
     use_catalog: bool = False,
+    create_on: Sequence[Target] | None = None,
+    stockx_ask: str | None = None,
 ) -> None:
     from stackknack_cli.channels import registry
     from stackknack_cli.engine.linking import link_channel
 
+    targets = _targets(channel_name, create_on)
+    ask = _ask(stockx_ask)
+    if ask is not None and "stockx" not in targets:
+        from stackknack_cli.errors import InputError
+
+        raise InputError(
+            "--stockx-ask is for new StockX listings; add --create-on stockx"
+        )
+    crosslist: CrosslistReport | None = None
     with (
         opened_store() as store,
-        registry.connected_channels(store, [channel_name]) as channels,
+        registry.connected_channels(store, [channel_name, *targets]) as channels,
     ):
         report = link_channel(
             store,
@@ -190,10 +206,84 @@ def _link(
             dry_run=dry_run,
             use_catalog=use_catalog,
         )
+        if targets:
+            from stackknack_cli.engine.crosslist import create_on as cross_list
+
+            crosslist = cross_list(
+                store,
+                channels[channel_name],
+                report.linked_listings,
+                {name: channels[name] for name in targets},
+                dry_run=dry_run,
+                stockx_ask=ask,
+            )
     if as_json:
-        console.print_json(report.as_dict())
-        return
-    _print_link(report, dry_run)
+        payload = report.as_dict()
+        if crosslist is not None:
+            payload["create_on"] = crosslist.as_dict()
+        console.print_json(payload)
+    else:
+        _print_link(report, dry_run)
+        if crosslist is not None:
+            _print_crosslist(crosslist)
+    if crosslist is not None and any(i.status == "failed" for i in crosslist.items):
+        raise typer.Exit(1)
+
+
+class Target(enum.StrEnum):
+    """A channel stackknack can create listings on."""
+
+    clover = "clover"
+    ebay = "ebay"
+    stockx = "stockx"
+
+
+def _targets(source: str, create_on: Sequence[Target] | None) -> list[str]:
+    from stackknack_cli.errors import InputError
+
+    targets = list(dict.fromkeys(str(t.value) for t in create_on or ()))
+    if source in targets:
+        raise InputError(
+            f"--create-on {source}: {source} is the channel being imported from"
+        )
+    return targets
+
+
+def _ask(text: str | None) -> Decimal | None:
+    from stackknack_cli.channels.prices import parse_amount
+    from stackknack_cli.errors import InputError
+
+    if text is None:
+        return None
+    amount = parse_amount(text)
+    if amount is None:
+        raise InputError(f"--stockx-ask {text!r}: give a price above 0, such as 180")
+    return amount
+
+
+def _print_crosslist(report: CrosslistReport) -> None:
+    verbs = {"create": "would create", "link": "would link"}
+    for name, counts in report.counts().items():
+        summary = ", ".join(f"{n} {verbs.get(s, s)}" for s, n in counts.items())
+        console.out.print(f"{name}: {summary}")
+    for item in report.items:
+        if item.status == "skipped" and item.reason.startswith("already linked"):
+            continue
+        sent = ""
+        if item.quantity is not None and item.status not in ("skipped", "failed"):
+            price = f" at {item.price} {item.currency or ''}".rstrip()
+            sent = f" {item.quantity} x {item.title!r}{price if item.price else ''}"
+        ref = f" [{item.ref}]" if item.ref else ""
+        why = f": {item.reason}" if item.reason else ""
+        line = f"  {item.channel} {item.sku}: {verbs.get(item.status, item.status)}"
+        console.out.print(console.escape(line + sent + ref + why))
+    for note in report.notes:
+        console.info(note)
+    if any(i.channel == "ebay" and i.status == "created" for i in report.items):
+        console.info(
+            "ebay: the new offers are unpublished; add a category and business "
+            "policies in Seller Hub, then publish them"
+        )
 
 
 def _print_link(report: LinkReport, dry_run: bool) -> None:
@@ -234,36 +324,90 @@ CreateOption = Annotated[
         help="Create inventory SKUs that only the channel has (one-way import).",
     ),
 ]
+CreateOnOption = Annotated[
+    list[Target] | None,
+    typer.Option(
+        "--create-on",
+        metavar="CHANNEL",
+        help="Also create the linked SKUs on this channel where they are missing, "
+        "and link them (repeat for several; eBay offers stay unpublished).",
+    ),
+]
+StockxAskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--stockx-ask",
+        metavar="AMOUNT",
+        help="Ask in USD for new StockX listings (default: the price on the channel "
+        "imported from).",
+    ),
+]
 
 
 @app.command("shopify")
 def import_shopify(
     create: CreateOption = True,
+    create_on: CreateOnOption = None,
+    stockx_ask: StockxAskOption = None,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Read every Shopify variant and link it to the inventory by SKU."""
-    _link("shopify", create, dry_run, as_json)
+    """Read every Shopify variant and link it to the inventory by SKU.
+
+    Example: stackknack import shopify --create-on ebay --dry-run
+    """
+    _link(
+        "shopify",
+        create,
+        dry_run,
+        as_json,
+        create_on=create_on,
+        stockx_ask=stockx_ask,
+    )
 
 
 @app.command("clover")
 def import_clover(
     create: CreateOption = True,
+    create_on: CreateOnOption = None,
+    stockx_ask: StockxAskOption = None,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Read every Clover item and link it to the inventory by SKU."""
-    _link("clover", create, dry_run, as_json)
+    """Read every Clover item and link it to the inventory by SKU.
+
+    Example: stackknack import clover --create-on ebay --dry-run
+    """
+    _link(
+        "clover",
+        create,
+        dry_run,
+        as_json,
+        create_on=create_on,
+        stockx_ask=stockx_ask,
+    )
 
 
 @app.command("ebay")
 def import_ebay(
     create: CreateOption = True,
+    create_on: CreateOnOption = None,
+    stockx_ask: StockxAskOption = None,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Read every eBay inventory item and its offers and link them by SKU."""
-    _link("ebay", create, dry_run, as_json)
+    """Read every eBay inventory item and its offers and link them by SKU.
+
+    Example: stackknack import ebay --create-on clover --dry-run
+    """
+    _link(
+        "ebay",
+        create,
+        dry_run,
+        as_json,
+        create_on=create_on,
+        stockx_ask=stockx_ask,
+    )
 
 
 @app.command("stockx")
@@ -276,6 +420,7 @@ def import_stockx(
             "(one request a second each).",
         ),
     ] = False,
+    create_on: CreateOnOption = None,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -284,4 +429,4 @@ def import_stockx(
     A SKU such as DZ5485-612-10, or a title ending in "US 10", gives the style and
     size; sizes are compared in one sizing system (10, US 10 and US M 10 are one).
     """
-    _link("stockx", False, dry_run, as_json, use_catalog=catalog)
+    _link("stockx", False, dry_run, as_json, use_catalog=catalog, create_on=create_on)

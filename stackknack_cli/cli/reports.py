@@ -159,14 +159,17 @@ def sales(
 
     A sale of a SKU that was not in the inventory when it was read is recorded but not
     applied (status unknown_sku): import the SKU, then correct its count with
-    stackknack adjust if that sale should count.
+    stackknack adjust if that sale should count. "returned" is how many units its
+    refunds, cancellations and edits added back (stackknack explain SKU shows each).
     """
     from rich.table import Table
 
     where = "WHERE status = 'unknown_sku'" if unknown else ""
     with opened_store(create=False) as store:
         rows = store.query(
-            "SELECT id, channel, order_id, line_id, sku, quantity, applied, status,"
+            "SELECT id, channel, order_id, line_id, sku, quantity, applied,"
+            " (SELECT coalesce(sum(r.applied), 0) FROM returns r"
+            "  WHERE r.sale_id = sales.id) AS returned, status,"
             f" occurred_at, recorded_at FROM sales {where} ORDER BY id DESC LIMIT ?",
             (limit,),
         )
@@ -177,7 +180,9 @@ def sales(
         console.out.print("no sales" if not unknown else "no sales of unknown SKUs")
         return
 
-    table = Table("when", "channel", "order", "SKU", "qty", "applied", "status")
+    table = Table(
+        "when", "channel", "order", "SKU", "qty", "applied", "returned", "status"
+    )
     for row in rows:
         table.add_row(
             row["recorded_at"],
@@ -186,6 +191,7 @@ def sales(
             console.escape(row["sku"] or "?"),
             str(row["quantity"]),
             str(row["applied"]),
+            str(row["returned"]),
             row["status"],
         )
     console.out.print(table)

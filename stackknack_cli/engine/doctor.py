@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -180,4 +180,32 @@ def check_shopify_scopes(channel: Any) -> Check:
         if not missing
         else "grant them to the app in Shopify, reinstall it, then stackknack "
         "connect shopify",
+    )
+
+
+def check_shopify_locations(channel: Any, settings: Mapping[str, Any]) -> Check:
+    """Name the push and counting locations; each must still be an active location."""
+    from stackknack_cli.channels import shopify_locations
+
+    try:
+        active = channel.list_locations()
+    except StackknackError as exc:
+        return Check("shopify locations", False, str(exc), "stackknack doctor later")
+    plan, missing = shopify_locations.stored_plan(active, settings)
+    if plan is None:
+        return Check(
+            "shopify locations",
+            False,
+            f"the push location {settings.get('location_name') or 'none'} is not an "
+            "active location",
+            "stackknack shopify locations --push LOCATION",
+        )
+    detail = plan.describe()
+    if missing:
+        detail += f"; no longer active: {', '.join(missing)}"
+    return Check(
+        "shopify locations",
+        not missing,
+        detail,
+        "" if not missing else f"stackknack shopify locations --ignore {missing[0]}",
     )

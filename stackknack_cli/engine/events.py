@@ -2,8 +2,9 @@
 
 An event is a hint, never a fact: an order event makes the loop read that channel's
 sales through its adapter (from the event's own time when that is older than the
-cursor), and ``apply_sale`` keeps every sale line to one application however many
-times, and in whatever order, its events arrive. Item and stock events are marked
+cursor), and ``apply_batch`` keeps every sale line and every return (a Shopify
+refund, cancellation or edit) to one application however many times, and in whatever
+order, its events arrive. Item and stock events are marked
 ignored: polling and the outbox keep counts right.
 
 Statuses: new, done, ignored, malformed (a signed body that could not be read; kept
@@ -71,7 +72,15 @@ def _wants_read(
     if channel == "shopify":
         if topic not in shopify.ORDER_TOPICS:
             return False, None
-        return True, _parse_time(payload.get("updated_at"))
+        # An order carries updated_at; a refunds/create body is the refund, and an
+        # orders/edited body wraps the edit: both name their own created_at.
+        edit = payload.get("order_edit")
+        stamp = (
+            payload.get("updated_at")
+            or payload.get("created_at")
+            or (edit.get("created_at") if isinstance(edit, dict) else None)
+        )
+        return True, _parse_time(stamp)
     if channel == "clover":
         stamps = [
             stamp

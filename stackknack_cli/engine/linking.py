@@ -31,9 +31,12 @@ class LinkReport:
     """SKUs on the channel that are not in the inventory (with create_missing off)."""
     missing: list[str] = field(default_factory=list)
     """Inventory SKUs with no listing on this channel."""
+    linked_listings: list[RemoteListing] = field(default_factory=list, repr=False)
+    """The listings linked (or, in a dry run, that would be), with their SKUs; what
+    ``crosslist`` creates on other channels. Not part of the JSON summary."""
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "linked_listings"}
 
 
 class _DryRun(Exception):
@@ -113,6 +116,7 @@ def _link_one(
         details=listing.details,
     )
     report.linked += 1
+    report.linked_listings.append(listing)
     report.pushes += outbox.enqueue_for_sku(
         conn, listing.sku, cause=f"link {channel}", only_changed=True
     )

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from stackknack_cli.channels.base import Channel, PushStatus
+from stackknack_cli.channels.base import Channel, PushStatus, ReturnLine
 from stackknack_cli.errors import ReconsentRequiredError, StackknackError
 from stackknack_cli.store import inventory, locks, outbox
 from stackknack_cli.store.db import Store, iso, utcnow
+from stackknack_cli.store.returns import ReturnOutcome
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ class ChannelReport:
     duplicates: int = 0
     oversells: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    returns: int = 0
+    """Returns, cancellations and edits read (duplicates included)."""
+    restocked: int = 0
+    """Units they added back to the central count."""
     pushed: int = 0
     mismatches: int = 0
     pending: int = 0
@@ -83,6 +88,8 @@ class SyncReport:
                 "duplicates": r.duplicates,
                 "oversells": r.oversells,
                 "unknown_skus": r.unknown,
+                "returns": r.returns,
+                "restocked": r.restocked,
                 "pushed": r.pushed,
                 "mismatches": r.mismatches,
                 "dead": r.dead,
@@ -134,7 +141,8 @@ def ingest_sales(
         start = min(start, since)
     batch = channel.fetch_sales(start)
     # One transaction per poll: durable once, and re-read whole after a crash.
-    outcomes = inventory.apply_sales(store, channel.name, batch.lines)
+    outcomes, returned = inventory.apply_batch(store, channel.name, batch)
+    _report_returns(channel.name, batch.returns, returned, report)
     for line, outcome in zip(batch.lines, outcomes, strict=True):
         report.sales += 1
         if outcome.status == "duplicate":
@@ -171,6 +179,29 @@ def ingest_sales(
             )
     if batch.newest is not None:
         set_cursor(store, channel.name, batch.newest)
+
+
+def _report_returns(
+    name: str,
+    lines: list[ReturnLine],
+    outcomes: list[ReturnOutcome],
+    report: ChannelReport,
+) -> None:
+    for line, outcome in zip(lines, outcomes, strict=True):
+        report.returns += 1
+        report.restocked += outcome.applied
+        if outcome.status == "duplicate":
+            continue
+        log.info(
+            "%s: %s of %s/%s (%d units): %s, %d added back",
+            name,
+            line.cause,
+            line.order_id,
+            line.line_id,
+            line.quantity,
+            outcome.status,
+            outcome.applied,
+        )
 
 
 def _resolve_mismatch(
@@ -247,7 +278,8 @@ def _landed_unrecorded(
     exactly that, or for that plus the units sold on the channel since it was written
     (a write that landed, then a sale there, before anything was recorded)."""
     cut_off = conn.execute(
-        "SELECT target, created_at FROM outbox WHERE listing_id = ? AND interrupted = 1",
+        "SELECT target, created_at FROM outbox"
+        " WHERE listing_id = ? AND interrupted = 1",
         (entry.listing_id,),
     ).fetchall()
     for target, created_at in cut_off:
@@ -319,9 +351,10 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                     )
                     report.pending += 1
                 else:
-                    if result.status is PushStatus.RETRY and result.holds is not None:
+                    if result.holds is not None:
                         # Part of the write landed (Clover's stock, not yet its
-                        # availability): the next compare starts from there.
+                        # availability; part of a StockX batch): the next compare
+                        # starts from there.
                         conn.execute(
                             "UPDATE listings SET channel_quantity = ? WHERE id = ?",
                             (result.holds, entry.listing_id),
@@ -336,7 +369,7 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                         delay=30 * (entry.attempts + 1) if refused else RETRY_SECONDS,
                         refused=refused,
                         permanent=refused and result.permanent,
-                        uncertain=not refused,
+                        uncertain=not refused or result.uncertain,
                     )
                     if status == "dead":
                         report.dead += 1

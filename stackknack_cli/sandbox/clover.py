@@ -42,6 +42,8 @@ ORDER_FILTERS = ("id", "modifiedTime", "createdTime", "state", "paymentState")
 FILTER = re.compile(r"^([A-Za-z.]+)\s*(>=|<=|!=|=|>|<)\s*(.*)$")
 IN_FILTER = re.compile(r"^([A-Za-z.]+)\s+in\s*\((.*)\)$")
 """Clover's ``filter=id in ('A','B')``: many objects in one list call."""
+ITEM_NAME_LIMIT = 127
+"""Clover's item name column length."""
 MERCHANT_PATH = re.compile(r"^/v3/merchants/([^/]+)(/.*)?$")
 
 
@@ -140,6 +142,9 @@ class CloverSimulator:
         self.refresh_grants: dict[str, Grant] = {}
         self.requests: list[tuple[str, str]] = []
         self.throttled = 0
+        self.refused_skus: dict[str, str] = {}
+        """SKUs whose item creation is refused with the given message (a test's way
+        to make Clover say no to one item)."""
         self._starts: dict[str, deque[float]] = defaultdict(deque)
         self._in_flight: dict[str, int] = defaultdict(int)
         self._lock = threading.RLock()
@@ -407,6 +412,8 @@ class CloverSimulator:
             return {"id": merchant.id, "name": merchant.name}
         if parts == ["items"] and method == "GET":
             return self._list_items(request, merchant)
+        if parts == ["items"] and method == "POST":
+            return self._create_item(merchant, request.json())
         if len(parts) == 2 and parts[0] == "items":
             item = self._find_item(merchant, parts[1])
             if method == "POST":
@@ -476,6 +483,28 @@ class CloverSimulator:
         # Clover ignores itemStock here: stock changes only through item_stocks.
         item.modified_time = now_ms(self.clock)
 
+    def _create_item(self, merchant: Merchant, body: Any) -> dict[str, Any]:
+        """Create an item as Clover does: a name and a price in cents are required,
+        a SKU is not unique (two items may share one), and there is no stock until
+        ``item_stocks`` first sets it."""
+        if not isinstance(body, dict):
+            raise ApiError(400, "Request body must be a JSON object")
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(400, "Item name is required")
+        if len(name) > ITEM_NAME_LIMIT:
+            raise ApiError(400, f"Item name exceeds {ITEM_NAME_LIMIT} characters")
+        price = body.get("price")
+        if isinstance(price, bool) or not isinstance(price, int) or price < 0:
+            raise ApiError(400, "price must be a whole number of cents")
+        refusal = self.refused_skus.get(str(body.get("sku") or ""))
+        if refusal:
+            raise ApiError(400, refusal)
+        item = Item(new_id(self.rng), name, price, modified_time=now_ms(self.clock))
+        merchant.items[item.id] = item
+        self._update_item(item, {k: v for k, v in body.items() if k != "price"})
+        return item.to_json(expand_stock=False)
+
     def _post_stock(self, item: Item, body: Any) -> None:
         quantity = body.get("quantity") if isinstance(body, dict) else None
         if isinstance(quantity, bool) or not isinstance(quantity, int | float):
@@ -530,6 +559,14 @@ class CloverSimulator:
         if request.method == "POST" and action == "sell":
             order_id = self.sell(str(body["sku"]), int(body.get("quantity", 1)))
             return Response.json({"order_id": order_id})
+        if request.method == "POST" and action == "refund":
+            lines = body.get("line_ids")
+            self.refund(
+                str(body["order_id"]),
+                None if lines is None else [str(x) for x in lines],
+                restock=bool(body.get("restock", False)),
+            )
+            return Response.json({"order_id": body["order_id"]})
         if request.method == "POST" and action == "faults":
             self.faults.configure(body)
             return Response.json(self.faults.describe())

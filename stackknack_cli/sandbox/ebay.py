@@ -279,7 +279,7 @@ class EbaySimulator(InventoryRoutes):
         with self._lock:
             order = self.orders[order_id]
             order.cancel_state = "CANCELED"
-            order.modified = stamp(self.clock)
+            order.modified = order.cancelled_date = stamp(self.clock)
 
     def day(self) -> str:
         return datetime.fromtimestamp(self.clock(), tz=UTC).date().isoformat()

@@ -160,6 +160,14 @@ class InventoryRoutes:
                 return Response.json(self._publish(offer))
         if parts == ["bulk_migrate_listing"] and method == "POST":
             return self._migrate(self._body(request, "/bulk_migrate_listing"))
+        if len(parts) == 2 and parts[0] == "inventory_item" and method == "PUT":
+            from stackknack_cli.sandbox import ebay_create
+
+            return ebay_create.put_item(self, request, parts[1])  # type: ignore[arg-type]
+        if parts == ["offer"] and method == "POST":
+            from stackknack_cli.sandbox import ebay_create
+
+            return ebay_create.create_offer(self, request)  # type: ignore[arg-type]
         raise ApiError(404, 2002, "Resource not found", domain="API")
 
     def _list_items(self, request: Request) -> dict[str, Any]:

@@ -47,6 +47,8 @@ class Offer:
     listing_status: str | None = None
     sold: int = 0
     format: str = "FIXED_PRICE"
+    marketplace: str = "EBAY_US"
+    currency: str = "USD"
 
     @property
     def is_live(self) -> bool:
@@ -56,10 +58,12 @@ class Offer:
         payload: dict[str, Any] = {
             "offerId": self.offer_id,
             "sku": self.sku,
-            "marketplaceId": "EBAY_US",
+            "marketplaceId": self.marketplace,
             "format": self.format,
             "status": self.status,
-            "pricingSummary": {"price": {"value": self.price, "currency": "USD"}},
+            "pricingSummary": {
+                "price": {"value": self.price, "currency": self.currency}
+            },
         }
         if self.available is not None:
             payload["availableQuantity"] = self.available
@@ -100,6 +104,7 @@ class LineItem:
             "soldFormat": "FIXED_PRICE",
             "lineItemFulfillmentStatus": "NOT_STARTED",
             "listingMarketplaceId": "EBAY_US",
+            "refunds": [],
         }
         if self.sku:
             payload["sku"] = self.sku
@@ -114,6 +119,7 @@ class Order:
     seller_id: str
     cancel_state: str = "NONE_REQUESTED"
     line_items: list[LineItem] = field(default_factory=list)
+    cancelled_date: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         cancelled = self.cancel_state == "CANCELED"
@@ -124,9 +130,20 @@ class Order:
             "orderFulfillmentStatus": "NOT_STARTED",
             "orderPaymentStatus": "FULLY_REFUNDED" if cancelled else "PAID",
             "sellerId": self.seller_id,
-            "cancelStatus": {"cancelState": self.cancel_state, "cancelRequests": []},
+            "cancelStatus": self._cancel_status(),
             "lineItems": [line.to_json() for line in self.line_items],
         }
+
+    def _cancel_status(self) -> dict[str, Any]:
+        # getOrders always returns cancelRequests empty; cancelledDate only once the
+        # order is cancelled.
+        status: dict[str, Any] = {
+            "cancelState": self.cancel_state,
+            "cancelRequests": [],
+        }
+        if self.cancelled_date is not None:
+            status["cancelledDate"] = self.cancelled_date
+        return status
 
 
 @dataclass

@@ -34,6 +34,7 @@ from stackknack_cli.sandbox.shopify_cost import MAX_SINGLE_QUERY_COST, CostCalcu
 from stackknack_cli.sandbox.shopify_faults import FaultPlan
 from stackknack_cli.sandbox.shopify_graph import Context, root_value
 from stackknack_cli.sandbox.shopify_shop import (
+    Level,
     SaleRefusedError,
     Shop,
     Variant,
@@ -179,6 +180,7 @@ class ShopifySimulator:
         policy: str = "DENY",
         tracked: bool = True,
         bundle: bool = False,
+        price: str = "0.00",
     ) -> Variant:
         """Create a product with one variant, stocked per location name.
 
@@ -206,6 +208,7 @@ class ShopifySimulator:
                 policy=policy,
                 tracked=tracked,
                 mutable=not bundle,
+                price=price,
             )
 
     def sell(self, sku: str, quantity: int = 1, *, location: str | None = None) -> str:
@@ -216,6 +219,37 @@ class ShopifySimulator:
     def cancel_order(self, order_id: int | str, *, restock: bool = True) -> None:
         with self.lock:
             self.shop.cancel_order(_number(order_id), restock=restock)
+
+    def refund(
+        self,
+        order_id: int | str,
+        sku: str,
+        quantity: int = 1,
+        *,
+        restock_type: str = "RETURN",
+        location: str | None = None,
+    ) -> str:
+        """Refund ``quantity`` units of the order's ``sku`` line as ``refundCreate``
+        does (RETURN, CANCEL or NO_RESTOCK; restocked at ``location`` or where the
+        line was assigned); return the refund's GID. Raises SaleRefusedError."""
+        with self.lock:
+            shop = self.shop
+            order = shop.orders.get(_number(order_id))
+            line = None
+            if order is not None:
+                line = next((li for li in order.line_items if li.sku == sku), None)
+            if order is None or line is None:
+                raise SaleRefusedError(f"order {order_id} has no line of {sku!r}")
+            place = None if location is None else shop.location_named(location)
+            if location is not None and place is None:
+                raise SaleRefusedError(f"no location {location!r}")
+            refund = shop.refund(
+                order.id,
+                {line.id: quantity},
+                restock_type,
+                location_id=None if place is None else place.id,
+            )
+            return gid("Refund", refund.id)
 
     def reduce_line_item(self, order_id: int | str, sku: str, by: int) -> None:
         """Edit an order to remove ``by`` units of ``sku`` (currentQuantity drops)."""
@@ -229,6 +263,23 @@ class ShopifySimulator:
     def available(self, sku: str, location: str | None = None) -> int:
         """Return available units of ``sku`` (one location, or all of them)."""
         return self.quantity(sku, "available", location)
+
+    def set_available(self, sku: str, quantity: int, *, location: str) -> None:
+        """Type ``quantity`` as ``sku``'s available units at ``location`` in Shopify's
+        admin, stocking the item there first if it was not (unknown names are
+        created). Raises SaleRefusedError for an unknown SKU."""
+        with self.lock:
+            shop = self.shop
+            variant = shop.variant_by_sku(sku)
+            if variant is None:
+                raise SaleRefusedError(f"no variant with SKU {sku!r}")
+            place = shop.location_named(location) or shop.add_location(location)
+            level = shop.levels.get((variant.item_id, place.id))
+            if level is None:
+                level = Level(shop.next_id("level"), variant.item_id, place.id, 0.0)
+                shop.levels[(variant.item_id, place.id)] = level
+            level.states["available"] = int(quantity)
+            level.updated_at = self.clock()
 
     def quantity(self, sku: str, name: str, location: str | None = None) -> int:
         with self.lock:

@@ -40,6 +40,16 @@ class ControlRoutes:
                 order_id = _order_id(body["order_id"])
                 self.sim.cancel_order(order_id)
                 return Response.json({"order": self.order_state(order_id)})
+            if route == ("POST", "/_sandbox/orders/refund"):
+                order_id = _order_id(body["order_id"])
+                self.sim.refund(
+                    order_id,
+                    body["sku"],
+                    int(body.get("quantity", 1)),
+                    restock_type=str(body.get("restock_type", "RETURN")),
+                    location=body.get("location"),
+                )
+                return Response.json({"order": self.order_state(order_id)})
             if route == ("POST", "/_sandbox/orders/edit"):
                 order_id = _order_id(body["order_id"])
                 self.sim.reduce_line_item(order_id, body["sku"], int(body["by"]))
@@ -130,6 +140,21 @@ class ControlRoutes:
                         "currentQuantity": line.current_quantity,
                     }
                     for line in order.line_items
+                ],
+                "refunds": [
+                    {
+                        "id": gid("Refund", refund.id),
+                        "refundLineItems": [
+                            {
+                                "id": gid("RefundLineItem", item.id),
+                                "lineItem": gid("LineItem", item.line_id),
+                                "quantity": item.quantity,
+                                "restockType": item.restock_type,
+                            }
+                            for item in refund.lines
+                        ],
+                    }
+                    for refund in order.refunds
                 ],
             }
 

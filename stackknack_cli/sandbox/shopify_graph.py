@@ -26,6 +26,8 @@ from stackknack_cli.sandbox.shopify_shop import (
     LineItem,
     Location,
     Order,
+    Refund,
+    RefundLine,
     Shop,
     UserError,
     Variant,
@@ -60,6 +62,7 @@ def root_value(ctx: Context) -> Obj:
             "id": gid("Shop", 1),
             "name": shop.name,
             "myshopifyDomain": shop.domain,
+            "currencyCode": shop.currency,
         },
         "currentAppInstallation": {
             "__typename": "AppInstallation",
@@ -103,6 +106,7 @@ def variant_obj(ctx: Context, variant: Variant) -> Obj:
         "displayName": variant.display_name,
         "inventoryQuantity": ctx.shop.inventory_quantity(variant),
         "inventoryPolicy": variant.policy,
+        "price": variant.price,
         "createdAt": iso(variant.created_at),
         "updatedAt": iso(variant.updated_at),
         "product": {
@@ -183,6 +187,36 @@ def order_obj(ctx: Context, order: Order) -> Obj:
             sort=lambda li: li.id,
             build=lambda li: line_obj(ctx, li),
         ),
+        "refunds": lambda info, first=None: [
+            refund_obj(ctx, order, refund) for refund in order.refunds[:first]
+        ],
+    }
+
+
+def refund_obj(ctx: Context, order: Order, refund: Refund) -> Obj:
+    lines = {line.id: line for line in order.line_items}
+
+    def refund_line(item: RefundLine) -> Obj:
+        location = ctx.shop.locations.get(item.location_id or -1)
+        return {
+            "__typename": "RefundLineItem",
+            "id": gid("RefundLineItem", item.id),
+            "quantity": item.quantity,
+            "restockType": item.restock_type,
+            "restocked": item.restock_type != "NO_RESTOCK",
+            "location": None if location is None else location_obj(location),
+            "lineItem": line_obj(ctx, lines[item.line_id]),
+        }
+
+    return {
+        "__typename": "Refund",
+        "id": gid("Refund", refund.id),
+        "createdAt": iso(refund.created_at),
+        "updatedAt": iso(refund.created_at),
+        "note": refund.note,
+        "refundLineItems": lambda info, **a: paginate(
+            refund.lines, a, sort=lambda item: item.id, build=refund_line
+        ),
     }
 
 
@@ -247,6 +281,11 @@ def _node(ctx: Context, value: str) -> Obj | None:
         return location_obj(shop.locations[number])
     if kind == "Order" and number in shop.orders and _order_visible(ctx, number):
         return order_obj(ctx, shop.orders[number])
+    if kind == "Refund":
+        for order in shop.iter_orders():
+            for refund in order.refunds:
+                if refund.id == number and _order_visible(ctx, order.id):
+                    return refund_obj(ctx, order, refund)
     if kind == "InventoryAdjustmentGroup" and number in shop.groups:
         return group_obj(ctx, shop.groups[number])
     return None

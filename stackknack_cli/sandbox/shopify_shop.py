@@ -102,6 +102,7 @@ class Variant:
     tracked: bool = True
     mutable: bool = True
     product_status: str = "ACTIVE"
+    price: str = "0.00"
     """False for items Shopify computes (a bundle's parent): API writes refused."""
 
     @property
@@ -138,6 +139,29 @@ class LineItem:
     quantity: int
     current_quantity: int
     fulfilled: int = 0
+    """Units shipped and still with the customer (a RETURN refund takes them back)."""
+
+
+RESTOCK_TYPES = ("RETURN", "CANCEL", "NO_RESTOCK")
+"""What ``refundCreate`` accepts (LEGACY_RESTOCK is only ever read)."""
+
+
+@dataclass
+class RefundLine:
+    id: int
+    line_id: int
+    quantity: int
+    restock_type: str
+    location_id: int | None
+    """Where restocked units went; None when nothing was restocked."""
+
+
+@dataclass
+class Refund:
+    id: int
+    created_at: float
+    lines: list[RefundLine]
+    note: str | None = None
 
 
 @dataclass
@@ -157,6 +181,7 @@ class Order:
     updated_at: float
     line_items: list[LineItem]
     cancelled_at: float | None = None
+    refunds: list[Refund] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -195,6 +220,7 @@ class Shop:
         self.name = name
         self.domain = domain
         self.clock = clock
+        self.currency = "USD"
         self.locations: dict[int, Location] = {}
         self.variants: dict[int, Variant] = {}
         self.levels: dict[tuple[int, int], Level] = {}
@@ -213,6 +239,8 @@ class Shop:
                 ("line", LINE_ITEM_ID_BASE),
                 ("group", 33_000_000_001),
                 ("webhook", 1_400_000_001),
+                ("refund", 890_088_186_047_892_319),
+                ("refund_line", 487_817_672_276_298_554),
             )
         }
         self._order_numbers = itertools.count(1001)
@@ -241,6 +269,7 @@ class Shop:
         policy: str = "DENY",
         tracked: bool = True,
         mutable: bool = True,
+        price: str = "0.00",
     ) -> Variant:
         """Create a variant and its product, stocked per location in ``quantities``."""
         now = self.clock()
@@ -256,6 +285,7 @@ class Shop:
             policy=policy,
             tracked=tracked,
             mutable=mutable,
+            price=price,
         )
         self.variants[variant.id] = variant
         for location_id, available in quantities.items():
@@ -392,15 +422,98 @@ class Shop:
         return (enough or levels)[0]
 
     def cancel_order(self, order_id: int, *, restock: bool = True) -> Order:
-        """Cancel an order; with ``restock`` its committed units become available."""
+        """Cancel an order; with ``restock`` its committed units become available.
+
+        As ``orderCancel`` does, the unfulfilled units are refunded in one refund whose
+        lines say CANCEL (restocked) or NO_RESTOCK.
+        """
         order = self._order(order_id)
         if order.cancelled_at is not None:
             raise SaleRefusedError(f"order {order.name} is already cancelled")
-        for line in order.line_items:
-            self._release(line, line.current_quantity - line.fulfilled, restock)
-            line.current_quantity = line.fulfilled
+        open_units = {
+            line.id: line.current_quantity - line.fulfilled
+            for line in order.line_items
+            if line.current_quantity > line.fulfilled
+        }
+        if open_units:
+            self.refund(order_id, open_units, "CANCEL" if restock else "NO_RESTOCK")
         order.cancelled_at = order.updated_at = self.clock()
         return order
+
+    def refund(
+        self,
+        order_id: int,
+        quantities: dict[int, int],
+        restock_type: str,
+        *,
+        location_id: int | None = None,
+        note: str | None = None,
+    ) -> Refund:
+        """Refund units of line items (``refundCreate``), restocked or not.
+
+        RETURN takes back shipped units, CANCEL unshipped ones; both make them
+        available at ``location_id`` (default: where the line was assigned).
+        NO_RESTOCK takes unshipped units first and puts nothing back. Raises
+        SaleRefusedError for more units than the line can give, as Shopify refuses.
+        """
+        order = self._order(order_id)
+        if restock_type not in RESTOCK_TYPES:
+            raise SaleRefusedError(f"restock type must be one of {RESTOCK_TYPES}")
+        lines = {line.id: line for line in order.line_items}
+        for line_id, units in quantities.items():
+            line = lines.get(line_id)
+            if line is None or not 0 < units <= _refundable(line, restock_type):
+                raise SaleRefusedError(
+                    f"order {order.name} has no {units} units of line {line_id} "
+                    f"to refund with {restock_type}"
+                )
+            target = location_id if location_id is not None else line.location_id
+            variant = self.variants.get(line.variant_id)
+            stocked = variant is not None and (variant.item_id, target) in self.levels
+            if restock_type != "NO_RESTOCK" and not stocked:
+                raise SaleRefusedError(f"line {line_id} is not stocked at {target}")
+        refund = Refund(self.next_id("refund"), self.clock(), [], note)
+        for line_id, units in quantities.items():
+            line = lines[line_id]
+            target = location_id if location_id is not None else line.location_id
+            restocked = restock_type != "NO_RESTOCK"
+            self._take_back(line, units, restock_type, target)
+            refund.lines.append(
+                RefundLine(
+                    self.next_id("refund_line"),
+                    line_id,
+                    units,
+                    restock_type,
+                    target if restocked else None,
+                )
+            )
+        order.refunds.append(refund)
+        order.updated_at = self.clock()
+        return refund
+
+    def _take_back(
+        self, line: LineItem, units: int, restock_type: str, location_id: int
+    ) -> None:
+        open_units = line.current_quantity - line.fulfilled
+        unshipped = units if restock_type == "CANCEL" else 0
+        if restock_type == "NO_RESTOCK":
+            unshipped = min(units, open_units)
+        shipped = units - unshipped
+        line.current_quantity -= units
+        line.fulfilled -= shipped
+        source = self._line_level(line)
+        if source is not None and unshipped:
+            source.shift("committed", -unshipped)
+            source.updated_at = self.clock()
+        if restock_type == "NO_RESTOCK":
+            return
+        variant = self.variants.get(line.variant_id)
+        if variant is None or not variant.tracked:
+            return
+        level = self.levels.get((variant.item_id, location_id))
+        if level is not None:
+            level.shift("available", units)
+            level.updated_at = self.clock()
 
     def reduce_line_item(self, order_id: int, sku: str, by: int) -> Order:
         """Edit an order to remove ``by`` units of ``sku`` (restocked)."""
@@ -449,6 +562,15 @@ class Shop:
 
     def iter_orders(self) -> Iterator[Order]:
         return iter(self.orders.values())
+
+
+def _refundable(line: LineItem, restock_type: str) -> int:
+    """Units of ``line`` a refund of ``restock_type`` may take."""
+    if restock_type == "RETURN":
+        return line.fulfilled
+    if restock_type == "CANCEL":
+        return line.current_quantity - line.fulfilled
+    return line.current_quantity
 
 
 def _check_input(name: str, reason: str, reference: str | None) -> list[UserError]:

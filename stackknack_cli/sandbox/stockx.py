@@ -21,6 +21,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,16 @@ def _int_arg(request: Request, name: str, default: int) -> int:
         return int(request.arg(name) or default)
     except ValueError:
         raise ApiError(400, f"{name} must be an integer") from None
+
+
+def _created_within(request: Request, created_at: float) -> bool:
+    """Apply the history's ``fromDate``/``toDate`` (YYYY-MM-DD, creation day, UTC)."""
+    day = datetime.fromtimestamp(created_at, tz=UTC).date().isoformat()
+    start, end = request.arg("fromDate"), request.arg("toDate")
+    for value in (start, end):
+        if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ApiError(400, f"Invalid date {value!r}; expected YYYY-MM-DD")
+    return (start is None or day >= start) and (end is None or day <= end)
 
 
 def _csv(request: Request, name: str) -> set[str] | None:
@@ -327,6 +338,7 @@ class StockXSimulator:
             and (wanted is None or order.status in wanted)
             and (kinds is None or order.listing.inventory_type in kinds)
             and (request.arg("variantId") in (None, order.listing.variant.id))
+            and (active or _created_within(request, order.created_at))
         ]
         number = _int_arg(request, "pageNumber", 1)
         return views.page(rows, "orders", number, _int_arg(request, "pageSize", 1))

@@ -202,6 +202,28 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX outbox_cause ON outbox (cause);
         """,
     ),
+    (
+        "returns",
+        """
+        CREATE TABLE returns (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            return_key TEXT NOT NULL,
+            sale_id INTEGER REFERENCES sales (id),
+            order_id TEXT NOT NULL,
+            line_id TEXT NOT NULL,
+            sku TEXT,
+            cause TEXT NOT NULL,
+            quantity INTEGER NOT NULL,
+            applied INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            occurred_at TEXT,
+            recorded_at TEXT NOT NULL,
+            UNIQUE (channel, return_key)
+        );
+        CREATE INDEX returns_sale ON returns (sale_id);
+        """,
+    ),
 ]
 
 

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stackknack_cli.channels.base import SaleLine
+from stackknack_cli.channels.base import SaleLine, SalesBatch
 from stackknack_cli.store import outbox
 from stackknack_cli.store.db import Store, iso, utcnow
+from stackknack_cli.store.returns import ReturnOutcome, apply_return
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,29 @@ def apply_sales(
     now = iso(utcnow())
     with store.transaction() as conn:
         return [_apply_line(conn, channel, line, now) for line in lines]
+
+
+def apply_batch(
+    store: Store, channel: str, batch: SalesBatch
+) -> tuple[list[SaleOutcome], list[ReturnOutcome]]:
+    """Apply a batch's sale lines, then its returns, each once, in one transaction.
+
+    A return of a sale line first recorded in this batch adds nothing: the line's
+    quantity already left it out (see ``SalesBatch``).
+    """
+    now = iso(utcnow())
+    with store.transaction() as conn:
+        sold = [_apply_line(conn, channel, line, now) for line in batch.lines]
+        fresh = {
+            (line.order_id, line.line_id)
+            for line, outcome in zip(batch.lines, sold, strict=True)
+            if outcome.status != "duplicate"
+        }
+        back = [
+            apply_return(conn, channel, item, now, fresh=fresh)
+            for item in batch.returns
+        ]
+    return sold, back
 
 
 def _apply_line(

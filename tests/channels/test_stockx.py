@@ -437,6 +437,11 @@ def test_failed_operation_surfaces_stockx_reason(
     credentials: Credentials,
 ) -> None:
     httpx_mock.add_response(json=operation("FAILED", "Ask amount is below the minimum"))
+    httpx_mock.add_response(
+        url=f"{BASE}/selling/listings?listingStatuses=ACTIVE&variantIds=v10"
+        "&inventoryTypes=STANDARD&pageNumber=1&pageSize=100",
+        json=page([listing("L1")]),
+    )
 
     [result] = make_channel(client, clock, credentials).push(
         [push(2, operation="listing:L9:op-1")]
@@ -445,6 +450,7 @@ def test_failed_operation_surfaces_stockx_reason(
     assert result.status is PushStatus.REFUSED
     assert not result.permanent
     assert result.reason == "Ask amount is below the minimum"
+    assert result.holds == 1  # what StockX holds after the failure: the next base
 
 
 def test_batch_with_failed_items_reports_their_reasons(
@@ -471,12 +477,19 @@ def test_batch_with_failed_items_reports_their_reasons(
         },
     )
 
+    httpx_mock.add_response(
+        url=f"{BASE}/selling/listings?listingStatuses=ACTIVE&variantIds=v10"
+        "&inventoryTypes=STANDARD&pageNumber=1&pageSize=100",
+        json=page([listing("L1"), listing("L2")]),
+    )
+
     [result] = make_channel(client, clock, credentials).push(
         [push(3, operation="create:b-1")]
     )
 
     assert result.status is PushStatus.REFUSED
     assert result.reason == "1 of the batch failed: Variant is locked"
+    assert result.holds == 2  # two of the three landed: the next try starts there
 
 
 def test_sales_come_from_standard_active_orders_deduped_by_order_number(
@@ -508,6 +521,7 @@ def test_sales_come_from_standard_active_orders_deduped_by_order_number(
         order("333-444", created="2025-01-01T00:00:00Z"),
     ]
     httpx_mock.add_response(json=page(rows, key="orders"))
+    httpx_mock.add_response(json=page([], key="orders"))
     since = datetime.fromtimestamp(NOW - 600, tz=UTC)
 
     batch = make_channel(client, clock, credentials).fetch_sales(since)
@@ -519,6 +533,9 @@ def test_sales_come_from_standard_active_orders_deduped_by_order_number(
     sent = query(httpx_mock.get_requests()[0])
     assert sent["inventoryTypes"] == ["STANDARD"]
     assert httpx_mock.get_requests()[0].url.path == "/v2/selling/orders/active"
+    history = httpx_mock.get_requests()[1]
+    assert history.url.path == "/v2/selling/orders/history"
+    assert query(history)["orderStatus"] == ["CANCELED"]
 
 
 def test_expired_token_is_refreshed_and_stored_in_one_write(

@@ -292,6 +292,10 @@ def test_adapter_reads_listings_and_sales_end_to_end(
     assert [(line.order_id, line.quantity, line.sku) for line in batch.lines] == [
         (kept, 2, "S1")
     ]
+    [back] = batch.returns
+    assert (back.order_id, back.quantity, back.cause) == (cancelled, 1, "cancel")
+    assert back.counted_by_channel is False
+    assert back.occurred_at is not None
 
 
 def test_out_of_stock_control_off_withdraws_then_restock_relists(

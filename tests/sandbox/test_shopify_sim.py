@@ -368,7 +368,7 @@ def test_published_schema_validation_rejects_what_shopify_rejects(
     shared_path("specs", "shopify", "admin_schema_2025-01.json.gz")
 
     unknown = gql(client, "{ shop { nosuchfield } }")
-    gap = gql(client, "{ shop { currencyCode } }")
+    gap = gql(client, "{ shop { contactEmail } }")
 
     assert unknown["errors"][0]["extensions"]["code"] == "undefinedField"
     assert unknown["errors"][0]["message"] == (
@@ -664,3 +664,70 @@ def test_simulator_serves_without_the_shared_schema(
         running.stop()
 
     assert body["data"]["productVariants"]["nodes"] == [{"sku": "SOLO"}]
+
+
+REFUNDS = """
+query Refunds($id: ID!) {
+  order(id: $id) {
+    cancelledAt
+    lineItems(first: 5) { nodes { quantity currentQuantity refundableQuantity } }
+    refunds(first: 5) {
+      id
+      refundLineItems(first: 5) {
+        nodes {
+          quantity restockType restocked location { name } lineItem { id }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_refunds_show_restock_type_and_move_stock_as_shopify_does(
+    sim: ShopifySimulator, client: httpx.Client
+) -> None:
+    sim.seed("TEE", quantities={"Shop": 5, "Warehouse": 0})
+    order = sim.sell("TEE", 4, location="Shop")
+    sim.fulfill_order(order)
+    with pytest.raises(SaleRefusedError):
+        sim.refund(order, "TEE", 1, restock_type="CANCEL")  # nothing unshipped
+
+    sim.refund(order, "TEE", 1, restock_type="RETURN", location="Warehouse")
+    sim.refund(order, "TEE", 2, restock_type="NO_RESTOCK")
+    found = gql(client, REFUNDS, id=order)["data"]["order"]
+
+    lines = [r["refundLineItems"]["nodes"][0] for r in found["refunds"]]
+    assert [(x["quantity"], x["restockType"], x["restocked"]) for x in lines] == [
+        (1, "RETURN", True),
+        (2, "NO_RESTOCK", False),
+    ]
+    assert lines[0]["location"] == {"name": "Warehouse"}
+    assert lines[1]["location"] is None
+    assert found["lineItems"]["nodes"][0] == {
+        "quantity": 4,
+        "currentQuantity": 1,
+        "refundableQuantity": 1,
+    }
+    assert (sim.available("TEE", "Shop"), sim.available("TEE", "Warehouse")) == (1, 1)
+
+
+def test_cancelling_records_a_cancel_refund_of_the_unshipped_units(
+    sim: ShopifySimulator, client: httpx.Client
+) -> None:
+    sim.seed("CAP", quantity=3)
+    kept = sim.sell("CAP", 2)
+    dropped = sim.sell("CAP", 1)
+
+    sim.cancel_order(kept, restock=True)
+    sim.cancel_order(dropped, restock=False)
+    restocked = gql(client, REFUNDS, id=kept)["data"]["order"]
+    not_restocked = gql(client, REFUNDS, id=dropped)["data"]["order"]
+
+    assert restocked["cancelledAt"] is not None
+    [line] = restocked["refunds"][0]["refundLineItems"]["nodes"]
+    assert (line["quantity"], line["restockType"]) == (2, "CANCEL")
+    [other] = not_restocked["refunds"][0]["refundLineItems"]["nodes"]
+    assert (other["quantity"], other["restockType"]) == (1, "NO_RESTOCK")
+    assert sim.available("CAP") == 2
+    assert sim.quantity("CAP", "committed") == 0

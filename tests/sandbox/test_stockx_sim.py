@@ -460,3 +460,34 @@ def test_adapter_against_the_simulator_end_to_end(
     assert prices == {"199"}
     assert sim.throttled == 0
     assert {h["x-api-key"] for _, _, h in sim.requests} == {sim.api_key}
+
+
+def test_order_history_filters_by_status_and_creation_day(
+    sim: StockXSimulator, clock: FakeClock
+) -> None:
+    variant = seed(sim)["10"]
+    sim.seed_listings(variant, "190", quantity=2)
+    old = sim.sell(variant)
+    new = sim.sell(variant)
+    sim.market.orders[old].created_at -= 3 * 86_400  # placed three days ago
+    for number in (old, new):
+        sim.market.complete(number, "CANCELED")
+    today = datetime.fromtimestamp(clock.now, tz=UTC).date().isoformat()
+
+    def history(**query: str) -> list[str]:
+        path = "/v2/selling/orders/history"
+        query["pageSize"] = "10"
+        found = payload(call(sim, "GET", path, query=query, clock=clock))
+        return [row["orderNumber"] for row in found["orders"]]
+
+    assert history(orderStatus="CANCELED") == [old, new]
+    assert history(orderStatus="CANCELED", fromDate=today) == [new]
+    assert history(orderStatus="COMPLETED") == []
+    refused = call(
+        sim,
+        "GET",
+        "/v2/selling/orders/history",
+        query={"fromDate": "yesterday"},
+        clock=clock,
+    )
+    assert refused.status == 400
