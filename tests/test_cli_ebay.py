@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from stackknack_cli.sandbox.ebay import EbaySimulator
@@ -47,12 +48,34 @@ def test_consent_flow_prints_the_consent_page_and_keeps_tokens_out_of_db(
     result = _connect(cli, sim, url)
 
     assert result.code == 0, result.err
-    assert "https://auth.ebay.com/oauth2/authorize?client_id=" in result.err
+    assert f"{url}/oauth2/authorize?client_id=" in result.err
+    assert "auth.ebay.com" not in result.err  # a simulator's consent page, not eBay's
     assert "out-of-stock control off" in result.out
     database = (tmp_path / "home" / "stackknack.db").read_bytes()
     assert sim.client_secret.encode() not in database
     assert sim.refresh_token.encode() not in database
     assert any("refresh_token" in value for value in memory_keyring.secrets.values())
+
+
+def test_simulator_consent_page_redirects_with_a_code_connect_accepts(
+    cli, ebay
+) -> None:
+    sim, url = ebay
+    printed = _connect(cli, sim, url).err
+    page = next(w for w in printed.split() if w.startswith(f"{url}/oauth2/"))
+
+    with httpx.Client(trust_env=False) as client:
+        answer = client.get(page)
+        landed = client.get(f"{url}{answer.headers['location']}")
+    redirect = f"{url}{answer.headers['location']}"
+    again = cli(
+        "connect", "ebay", "--client-id", sim.client_id, "--ru-name", sim.ru_name,
+        "--base-url", url, stdin=f"{sim.client_secret}\n{redirect}\n",
+    )  # fmt: skip
+
+    assert answer.status_code == 302
+    assert landed.status_code == 200
+    assert again.code == 0, again.err
 
 
 def test_bad_consent_code_stores_nothing(cli, ebay, memory_keyring) -> None:

@@ -219,6 +219,10 @@ def test_webhook_subscription_needs_https(cli, shop) -> None:
     result = cli("webhooks", "subscribe", "shopify", "--url", "http://t.example")
     assert result.code == 1
     assert "HTTPS" in result.err
+    for odd in ("https://t.example/?x=1", "https://t.example/a b", "https://"):
+        refused = cli("webhooks", "subscribe", "shopify", "--url", odd)
+        assert (refused.code, "not a plain base URL" in refused.err) == (1, True)
+    assert sim.shop.webhooks == {}
 
 
 def test_doctor_names_the_scopes_the_app_lacks(cli) -> None:

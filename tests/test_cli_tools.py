@@ -111,6 +111,23 @@ def test_buffer_maximum_and_zero_below_shape_what_a_channel_shows(cli, clover):
     assert sim.stock("SAMBA-8") == 1  # the channel-wide buffer of 1 still holds
 
 
+def test_rule_for_an_unknown_channel_or_sku_is_refused_and_nothing_kept(cli, clover):
+    refused = {
+        "channel": cli("rules", "set", "clovr", "--buffer", "1"),
+        "sku": cli("rules", "set", "clover", "--sku", "NOPE-1", "--max", "2"),
+        "nothing": cli("rules", "set", "clover"),
+        "clear": cli("rules", "clear", "ebay"),
+    }
+
+    assert {name: r.code for name, r in refused.items()} == dict.fromkeys(refused, 1)
+    assert "unknown channel 'clovr'" in refused["channel"].err
+    assert "unknown SKU 'NOPE-1'" in refused["sku"].err
+    assert "give --buffer, --max or --zero-below" in refused["nothing"].err
+    assert "no ebay rule" in refused["clear"].err
+    assert all("Traceback" not in r.err for r in refused.values())
+    assert cli("rules", "list", "--json").json() == []
+
+
 def test_reconcile_finds_drift_fixes_high_and_leaves_low_unless_asked(
     cli, clover
 ) -> None:

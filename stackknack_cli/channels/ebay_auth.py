@@ -63,12 +63,14 @@ def consent_url(
     *,
     sandbox: bool,
     state: str | None = None,
+    authorize_url: str | None = None,
 ) -> str:
     """Return the page where the seller grants the app access.
 
     ``ru_name`` is the app's RuName (eBay's name for the redirect URL), not a URL.
+    ``authorize_url`` replaces eBay's consent page (a simulator's).
     """
-    base = AUTHORIZE_URLS["sandbox" if sandbox else "production"]
+    base = authorize_url or AUTHORIZE_URLS["sandbox" if sandbox else "production"]
     params = {
         "client_id": client_id,
         "redirect_uri": ru_name,

@@ -281,8 +281,12 @@ def connect_ebay(
         if base_url
         else ebay_auth.TOKEN_URLS[kind]
     )
+    authorize_url = f"{base_url.rstrip('/')}/oauth2/authorize" if base_url else None
     answer = ask_consent(
-        ebay_auth.consent_url(client_id, ru_name, sandbox=sandbox), "eBay"
+        ebay_auth.consent_url(
+            client_id, ru_name, sandbox=sandbox, authorize_url=authorize_url
+        ),
+        "eBay",
     )
     policy = RetryPolicy(attempts=3)
     with opened_store() as store, registry.http_client(url) as client:

@@ -338,6 +338,21 @@ SHOPIFY_TOPICS = (
 """The Shopify webhooks that make ``watch`` read a sale at once."""
 
 
+def _callback_url(url: str) -> str:
+    """Return URL/webhooks/shopify, refusing what Shopify would not deliver to."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https":
+        raise InputError(f"Shopify sends webhooks to HTTPS addresses only, not {url!r}")
+    if not parts.hostname or parts.query or parts.fragment or " " in url.strip():
+        raise InputError(
+            f"--url {url!r} is not a plain base URL (https://host[/path], "
+            "no spaces, query or fragment)"
+        )
+    return f"https://{parts.netloc}{parts.path.rstrip('/')}/webhooks/shopify"
+
+
 @webhooks_app.command("subscribe")
 def subscribe(
     channel: Annotated[str, typer.Argument(help="shopify (the only one with an API).")],
@@ -361,9 +376,7 @@ def subscribe(
             f"{channel} webhooks are set up on its developer dashboard; "
             "see docs/watch.md"
         )
-    if not url.startswith("https://"):
-        raise InputError(f"Shopify sends webhooks to HTTPS addresses only, not {url!r}")
-    callback = f"{url.rstrip('/')}/webhooks/shopify"
+    callback = _callback_url(url)
     with (
         opened_store(create=False) as store,
         registry.connected_channels(store, ["shopify"]) as channels,

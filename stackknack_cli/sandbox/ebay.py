@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from stackknack_cli.sandbox.ebay_routes import ApiError, InventoryRoutes
 from stackknack_cli.sandbox.ebay_spec import (
@@ -44,6 +44,10 @@ REFRESH_LIFETIME = 47_304_000
 PER_SECOND = 40
 DAILY_REVISIONS = 250
 TOKEN_PATH = "/identity/v1/oauth2/token"
+AUTHORIZE_PATH = "/oauth2/authorize"
+"""The consent page (auth.ebay.com in production; served here on the same port)."""
+ACCEPTED_PATH = "/_consent/accepted"
+"""Where the consent page sends the browser: the RuName's accept URL."""
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> Response:
@@ -313,6 +317,14 @@ class EbaySimulator(InventoryRoutes):
             self.requests.append((request.method, request.path))
         if request.method == "POST" and request.path == TOKEN_PATH:
             return self._token(request)
+        if request.method == "GET" and request.path == AUTHORIZE_PATH:
+            return self._consent(request)
+        if request.method == "GET" and request.path == ACCEPTED_PATH:
+            return Response(
+                200,
+                b"Consent granted. Paste this page's address into stackknack.\n",
+                {"Content-Type": "text/plain; charset=utf-8"},
+            )
         try:
             self._authenticate(request)
             self._admit()
@@ -326,6 +338,25 @@ class EbaySimulator(InventoryRoutes):
                 return self.route(request)
         except ApiError as exc:
             return exc.response()
+
+    def _consent(self, request: Request) -> Response:
+        """The consent page, as if the seller signed in and agreed at once: a
+        redirect to the RuName's accept URL with a single-use code."""
+        if request.arg("client_id") != self.client_id:
+            return _oauth_error("invalid_request", "unknown client_id")
+        if request.arg("redirect_uri") != self.ru_name:
+            return _oauth_error(
+                "invalid_request", "redirect_uri is not the app's RuName"
+            )
+        if request.arg("response_type") != "code":
+            return _oauth_error(
+                "unsupported_response_type", "response_type must be code"
+            )
+        query = {"code": self.new_consent_code(), "expires_in": "299"}
+        if request.arg("state") is not None:
+            query = {"state": request.arg("state") or "", **query}
+        location = f"{ACCEPTED_PATH}?{urlencode(query)}"
+        return Response(302, b"", {"Location": location})
 
     def _authenticate(self, request: Request) -> None:
         header = request.header("authorization") or ""

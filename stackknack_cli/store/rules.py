@@ -12,9 +12,21 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from stackknack_cli.errors import InputError, UnknownSkuError
 from stackknack_cli.store.db import Store, iso, utcnow
 
 FIELDS = ("buffer", "max_quantity", "zero_below")
+
+
+def _check_scope(store: Store, channel: str, sku: str) -> None:
+    """Refuse a rule for a channel stackknack does not know or a SKU not in the store
+    (a typo would otherwise make a rule that never applies)."""
+    from stackknack_cli.channels.registry import KNOWN
+
+    if channel not in KNOWN:
+        raise InputError(f"unknown channel {channel!r}; known: {', '.join(KNOWN)}")
+    if sku and store.scalar("SELECT 1 FROM items WHERE sku = ?", (sku,)) is None:
+        raise UnknownSkuError(f"unknown SKU {sku!r}: not in the inventory")
 
 
 def set_rule(store: Store, channel: str, sku: str = "", **values: int | None) -> int:
@@ -24,6 +36,9 @@ def set_rule(store: Store, channel: str, sku: str = "", **values: int | None) ->
     if unknown:
         raise ValueError(f"unknown rule fields: {', '.join(sorted(unknown))}")
     given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        raise InputError("nothing to set: give --buffer, --max or --zero-below")
+    _check_scope(store, channel, sku)
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO rules (channel, sku, updated_at) VALUES (?, ?, ?)"
@@ -42,8 +57,14 @@ def set_rule(store: Store, channel: str, sku: str = "", **values: int | None) ->
 
 def clear_rule(store: Store, channel: str, sku: str = "") -> int:
     """Remove a rule; return how many pushes the restored targets queued."""
+    _check_scope(store, channel, sku)
     with store.transaction() as conn:
-        conn.execute("DELETE FROM rules WHERE channel = ? AND sku = ?", (channel, sku))
+        removed = conn.execute(
+            "DELETE FROM rules WHERE channel = ? AND sku = ?", (channel, sku)
+        ).rowcount
+        if not removed:
+            scope = f" for SKU {sku!r}" if sku else " for every SKU"
+            raise InputError(f"no {channel} rule{scope} to clear (see: rules list)")
         return _queue_changes(conn, channel, sku)
 
 
