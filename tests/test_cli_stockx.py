@@ -163,3 +163,25 @@ def test_link_report_names_unmatched_variants_and_missing_skus_apart(
     assert linked["linked"] == 1
     assert linked["unmatched"] == ["DD1391-100 10"]  # a StockX variant, no SKU
     assert linked["missing"] == ["B75806-8"]  # an inventory SKU, not on StockX
+
+
+def test_two_sync_runs_draw_on_one_daily_budget(cli, stockx, tmp_path) -> None:
+    sim, url, _ = stockx
+    catalog = tmp_path / "c.csv"
+    catalog.write_text("sku,quantity\nDD1391-100-9,2\n")
+    cli("import", "csv", str(catalog))
+    _connect(cli, sim, url)
+    cli("import", "stockx")
+
+    def paced_calls() -> int:
+        # Every paced call carries the API key; token renewals do not.
+        return sum(1 for _, _, headers in sim.requests if headers["x-api-key"])
+
+    before = paced_calls()
+    first = cli("sync", "--json").json()["channels"]["stockx"]["budget"]
+    between = paced_calls()
+    second = cli("sync", "--json").json()["channels"]["stockx"]["budget"]
+
+    assert between > before
+    assert second["day_used"] == first["day_used"] + paced_calls() - between
+    assert second["day_left"] == 25_000 - second["day_used"]

@@ -56,6 +56,7 @@ from stackknack_cli.channels.ebay_writes import (
 )
 from stackknack_cli.channels.http import RetryPolicy
 from stackknack_cli.errors import ChannelError, ChannelUnavailableError
+from stackknack_cli.store.usage import DailyUsage
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,8 @@ class EbayChannel:
     Every method makes network calls (see ``Channel``). ``base_url`` is a value of
     ``API_BASES`` or a simulator's address; the caller owns ``client``.
     ``out_of_stock_control`` is the seller's setting; ``None`` asks eBay's Account
-    API once, at the first push to 0.
+    API once, at the first push to 0. ``usage`` keeps the revision counts (this
+    process's own when ``None``).
     """
 
     name = "ebay"
@@ -149,6 +151,7 @@ class EbayChannel:
         out_of_stock_control: bool | None = None,
         marketplace_id: str = "EBAY_US",
         revisions: RevisionLedger | None = None,
+        usage: DailyUsage | None = None,
         page_size: int = PAGE_LIMIT,
     ) -> None:
         self.api = EbayApi(
@@ -162,7 +165,8 @@ class EbayChannel:
         self.clock = clock
         self.out_of_stock_control = out_of_stock_control
         self.page_size = max(1, min(page_size, PAGE_LIMIT))
-        self.writer = EbayWriter(self.api, revisions or RevisionLedger(clock=clock))
+        revisions = revisions or RevisionLedger(clock=clock, usage=usage)
+        self.writer = EbayWriter(self.api, revisions)
         self.listing_ids: set[str] = set()
         """Listing ids of the inventory offers seen by the last ``fetch_listings``."""
         self.inventory_total: int | None = None

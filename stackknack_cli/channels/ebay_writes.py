@@ -6,30 +6,30 @@ listing ends but the offer and its settings stay), and a later push above 0 publ
 the offer again, which makes a new listing id. With it, 0 is sent like any number.
 
 eBay lets a listing be revised 250 times per calendar day. ``RevisionLedger`` counts
-this process's revisions per listing per UTC day and refuses past the cap, so a busy
-SKU cannot lock its listing until tomorrow.
+revisions per listing per UTC day and refuses past the cap, so a busy SKU cannot lock
+its listing until tomorrow. Given the database's counter, the count is shared by every
+run on that database (each cron ``sync`` goes on from where the last one stopped).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from stackknack_cli.channels.base import Push, PushResult, PushStatus
 from stackknack_cli.channels.ebay_api import INVENTORY, EbayApi, describe, errors_of
 from stackknack_cli.errors import ChannelError, ChannelUnavailableError
+from stackknack_cli.store.usage import DailyUsage, MemoryUsage, utc_day
 
 log = logging.getLogger(__name__)
 
 BULK_LIMIT = 25
 """Requests per bulkUpdatePriceQuantity and bulkGetInventoryItem call."""
 DAILY_REVISIONS = 250
+CHANNEL = "ebay"
 LIVE = frozenset({"ACTIVE", "OUT_OF_STOCK"})
 """Listing statuses that a quantity update revises."""
 RELISTABLE = frozenset({"ENDED"})
@@ -39,45 +39,41 @@ PERMANENT_ERRORS = frozenset({25702, 25709})
 
 
 class RevisionLedger:
-    """Count revisions per listing per UTC day, in memory, for one process."""
+    """Count revisions per listing per UTC day, in ``usage`` (this process's own
+    counts by default).
 
-    # TODO: keep the counts in the database: each cron run starts again from 0.
-    # eBay's own refusal past 250 a day then stops them (retried, never lost).
+    The cap is checked before a write and counted after it; between the two, the
+    channel's drain lock keeps other processes from writing to eBay.
+    """
 
     def __init__(
         self,
         cap: int = DAILY_REVISIONS,
         *,
         clock: Callable[[], float] = time.time,
+        usage: DailyUsage | None = None,
     ) -> None:
         self.cap = cap
         self.clock = clock
-        self._day = ""
-        self._counts: dict[str, int] = defaultdict(int)
-        self._lock = threading.Lock()
-
-    def _roll(self) -> None:
-        day = datetime.fromtimestamp(self.clock(), tz=UTC).date().isoformat()
-        if day != self._day:
-            self._day = day
-            self._counts.clear()
+        self.usage: DailyUsage = usage or MemoryUsage()
 
     def used(self, listing_id: str) -> int:
-        with self._lock:
-            self._roll()
-            return self._counts[listing_id]
+        day = utc_day(self.clock())
+        return self.usage.used(CHANNEL, [listing_id], day=day)[listing_id]
 
     def full(self, listing_ids: Iterable[str]) -> list[str]:
         """Return the listings among ``listing_ids`` that reached today's cap."""
-        with self._lock:
-            self._roll()
-            return [lid for lid in listing_ids if self._counts[lid] >= self.cap]
+        wanted = list(dict.fromkeys(listing_ids))
+        counts = self.usage.used(CHANNEL, wanted, day=utc_day(self.clock()))
+        return [lid for lid in wanted if counts[lid] >= self.cap]
 
     def count(self, listing_ids: Iterable[str]) -> None:
-        with self._lock:
-            self._roll()
-            for listing_id in listing_ids:
-                self._counts[listing_id] += 1
+        """Count one revision of each listing; called after eBay took the write."""
+        try:
+            self.usage.add(CHANNEL, listing_ids, day=utc_day(self.clock()))
+        except ChannelUnavailableError as exc:
+            # The write is done: failing it now would send it again.
+            log.warning("ebay: revision not counted: %s", exc)
 
 
 @dataclass
@@ -209,8 +205,10 @@ class EbayWriter:
         touched = [o.listing_id for o in plan.revise if o.listing_id]
         full = self.revisions.full(touched)
         if full:
+            # A passing state, not a refusal: the push is tried again (without a
+            # call while the cap holds) until the day turns, never dead-lettered.
             plan.fail(
-                PushStatus.REFUSED,
+                PushStatus.RETRY,
                 f"eBay listing {full[0]} was revised {self.revisions.cap} times "
                 "today (eBay's daily cap); the push waits until 00:00 UTC",
             )

@@ -21,6 +21,7 @@ from stackknack_cli.channels.http import RetryPolicy
 from stackknack_cli.credentials import Credentials
 from stackknack_cli.errors import ConfigError
 from stackknack_cli.store.db import Store, iso, utcnow
+from stackknack_cli.store.usage import DailyUsage, shared_usage
 
 KNOWN = ("shopify", "clover", "ebay", "stockx")
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -81,8 +82,13 @@ def build(
     client: httpx.Client,
     *,
     policy: RetryPolicy | None = None,
+    usage: DailyUsage | None = None,
 ) -> Channel:
-    """Return a live adapter for a connected channel."""
+    """Return a live adapter for a connected channel.
+
+    ``usage`` keeps the daily budgets (eBay's revisions, StockX's requests); without
+    it the adapter counts only its own calls.
+    """
     policy = policy or RetryPolicy()
     if config.name == "shopify":
         from stackknack_cli.channels import shopify, shopify_auth, shopify_locations
@@ -122,6 +128,7 @@ def build(
             # seller may switch it in My eBay at any time.
             out_of_stock_control=settings.get("out_of_stock_control_forced"),
             marketplace_id=settings.get("marketplace_id", "EBAY_US"),
+            usage=usage,
         )
     if config.name == "stockx":
         from stackknack_cli.channels import stockx, stockx_auth
@@ -133,7 +140,11 @@ def build(
             policy=policy,
         )
         return stockx.StockXChannel(
-            client, tokens=user_tokens, base_url=config.base_url, policy=policy
+            client,
+            tokens=user_tokens,
+            base_url=config.base_url,
+            policy=policy,
+            usage=usage,
         )
     raise ConfigError(f"unknown channel {config.name!r}; known: {', '.join(KNOWN)}")
 
@@ -162,7 +173,10 @@ def connected_channels(
     credentials: Credentials | None = None,
     policy: RetryPolicy | None = None,
 ) -> Iterator[dict[str, Channel]]:
-    """Build every connected channel (or those in ``only``); close clients after."""
+    """Build every connected channel (or those in ``only``); close clients after.
+
+    The channels share their daily budgets with every process on ``store``'s file.
+    """
     configs = load(store)
     if only:
         missing = [name for name in only if name not in configs]
@@ -174,16 +188,21 @@ def connected_channels(
         configs = {name: configs[name] for name in only}
     credentials = credentials or Credentials(store.install_id)
     clients: list[httpx.Client] = []
+    usage = shared_usage(store)
     try:
         channels: dict[str, Channel] = {}
         for name, config in configs.items():
             client = http_client(config.base_url)
             clients.append(client)
-            channels[name] = build(config, credentials, client, policy=policy)
+            channels[name] = build(
+                config, credentials, client, policy=policy, usage=usage
+            )
         yield channels
     finally:
         for client in clients:
             client.close()
+        if usage is not None:
+            usage.close()
 
 
 def needing_consent(store: Store, credentials: Credentials | None = None) -> list[str]:

@@ -42,6 +42,7 @@ from stackknack_cli.channels.http import (
 from stackknack_cli.channels.stockx_auth import RECONNECT, StockXTokens
 from stackknack_cli.channels.stockx_pacer import DailyPacer
 from stackknack_cli.errors import ChannelError, CredentialError
+from stackknack_cli.store.usage import DailyUsage
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ class StockXChannel:
 
     Every method makes network calls (see ``Channel``), each after ``pacer.wait()``.
     ``base_url`` is ``API_URL`` or a simulator's ``/v2`` address; the caller owns
-    ``client``.
+    ``client``. ``usage`` keeps the day's count and the last call's time (this
+    process's own when ``None``).
     """
 
     name = "stockx"
@@ -108,6 +110,7 @@ class StockXChannel:
         base_url: str = API_URL,
         policy: RetryPolicy | None = None,
         pacer: DailyPacer | None = None,
+        usage: DailyUsage | None = None,
         clock: Callable[[], float] = time.time,
         page_size: int = PAGE_SIZE,
     ) -> None:
@@ -115,7 +118,9 @@ class StockXChannel:
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
-        self.pacer = pacer or DailyPacer(clock=clock, sleep=self.policy.sleep)
+        self.pacer = pacer or DailyPacer(
+            clock=clock, sleep=self.policy.sleep, usage=usage
+        )
         self.clock = clock
         self.page_size = page_size
         self._cancels_read_at: float | None = None

@@ -224,6 +224,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX returns_sale ON returns (sale_id);
         """,
     ),
+    (
+        "daily platform budgets",
+        """
+        CREATE TABLE daily_usage (
+            channel TEXT NOT NULL,
+            key TEXT NOT NULL DEFAULT '',
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+            last_call_at REAL,
+            PRIMARY KEY (channel, key, day)
+        );
+        """,
+    ),
 ]
 
 

@@ -595,7 +595,7 @@ def test_zero_with_out_of_stock_control_is_sent_as_zero(
     ]
 
 
-def test_revision_cap_refuses_with_a_reason_and_resets_next_utc_day(
+def test_revision_cap_holds_the_push_with_a_reason_and_resets_next_utc_day(
     fake_ebay: Callable[..., FakeEbay],
     client: httpx.Client,
     clock: FakeClock,
@@ -610,7 +610,7 @@ def test_revision_cap_refuses_with_a_reason_and_resets_next_utc_day(
     assert [o.status for o in outcomes] == [
         PushStatus.DONE,
         PushStatus.DONE,
-        PushStatus.REFUSED,
+        PushStatus.RETRY,  # held, never counted towards the dead letter
     ]
     assert "LOA" in outcomes[2].reason
     assert "250" not in outcomes[2].reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -18,10 +19,13 @@ from stackknack_cli.channels.ebay_auth import (
     ReconsentRequiredError,
     exchange_code,
 )
+from stackknack_cli.channels.ebay_writes import RevisionLedger
 from stackknack_cli.channels.http import RetryPolicy
 from stackknack_cli.credentials import Credentials
 from stackknack_cli.sandbox.ebay import EbaySimulator
 from stackknack_cli.sandbox.server import Request, Response, SimServer
+from stackknack_cli.store import open_store
+from stackknack_cli.store.usage import SharedUsage
 from tests.conftest import shared_path
 
 NOW = 1_760_000_000.0
@@ -447,3 +451,36 @@ def test_outside_listings_are_detected_and_can_be_migrated(
     assert migrated[labelled] == "ok"
     assert "no SKU" in migrated[blank]
     assert skus == ["A", "OLD-1"]
+
+
+def test_revision_cap_holds_across_two_runs_sharing_one_database(
+    sim: EbaySimulator,
+    server: SimServer,
+    client: httpx.Client,
+    credentials: Credentials,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    sim.seed("A", quantity=1)
+    database = open_store(tmp_path / "runs.db")
+    outcomes = []
+    for run, pushes in enumerate([[(2, 1), (3, 2)], [(4, 3)]]):
+        # Each cron run builds its channel and its counter afresh.
+        usage = SharedUsage(tmp_path / "runs.db")
+        ledger = RevisionLedger(2, clock=clock, usage=usage)
+        channel = make_channel(server, client, credentials, clock, revisions=ledger)
+        for target, expected in pushes:
+            clock.now += 1  # stay under the simulator's per-second limit
+            key = f"run{run}-{target}"
+            outcomes.append(channel.push([Push(target, "A", target, expected, key)]))
+        usage.close()
+
+    assert [o[0].status for o in outcomes] == [
+        PushStatus.DONE,
+        PushStatus.DONE,
+        PushStatus.RETRY,
+    ]
+    assert "revised 2 times today" in outcomes[2][0].reason
+    assert channel.read_quantities(["A"]) == {"A": 3}
+    assert database.scalar("SELECT sum(count) FROM daily_usage") == 2
+    database.close()
