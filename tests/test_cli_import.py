@@ -89,6 +89,24 @@ def test_unknown_header_is_refused_naming_the_file(cli, tmp_path) -> None:
     assert "odd.csv" in result.err
 
 
+def test_rows_without_a_quantity_are_named_by_row(cli, tmp_path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("sku,quantity\nA1,2\nA2\nA3,\nA4,1\n")
+
+    text = cli("import", "csv", str(path), "--dry-run")
+    shape = cli("import", "csv", str(path), "--dry-run", "--json").json()
+
+    assert "2 rows have no quantity and were skipped (row 3, 4)" in text.err
+    assert shape["no_quantity_rows"] == [3, 4]
+
+
+def test_a_device_is_not_taken_for_a_missing_file(cli) -> None:
+    result = cli("import", "csv", "/dev/null")
+
+    assert result.code == 1
+    assert "not a regular file" in result.err
+
+
 def test_dry_run_reports_but_writes_nothing(cli, tmp_path) -> None:
     path = tmp_path / "s.csv"
     path.write_text("sku,quantity,title\n0017,3,Socks\n90.750,1,Laces\n")

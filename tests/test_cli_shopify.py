@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -246,3 +247,25 @@ def test_doctor_is_happy_with_every_scope(cli, shop) -> None:
         "detail": "all granted",
         "fix": "",
     }
+
+
+def test_watch_listen_address_it_cannot_use_is_one_clear_line(cli, shop) -> None:
+    sim, url = shop
+    _connect(cli, sim, url)
+    cli("webhooks", "set-secret", "shopify", stdin=sim.client_secret + "\n")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = f"127.0.0.1:{busy.getsockname()[1]}"
+        outcomes = {
+            listen: cli("watch", "--plain", "--webhooks", "--listen", listen)
+            for listen in (taken, "127.0.0.1:99999")
+        }
+    every = cli("watch", "--plain", "--every", "shopfy=10")
+
+    for listen, outcome in outcomes.items():
+        assert outcome.code == 1, listen
+        assert f"--listen {listen}" in outcome.err or "port 1-65535" in outcome.err
+        assert "Traceback" not in outcome.err
+    assert every.code == 1
+    assert "unknown channel 'shopfy'" in every.err

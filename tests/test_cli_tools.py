@@ -74,6 +74,14 @@ def test_adjust_refuses_unknown_sku_and_malformed_change(cli) -> None:
     assert "+2, -1 or =5" in malformed.err
 
 
+def test_adjust_says_when_it_removed_fewer_than_asked(cli, clover) -> None:
+    too_many = cli("adjust", "DUNK-9", "-99", "--reason", "typo")
+
+    assert too_many.code == 0
+    assert "DUNK-9: 5 -> 0" in too_many.out
+    assert "only 5 on hand, so 5 removed, not 99" in too_many.err
+
+
 def test_explain_tells_sale_import_and_live_count(cli, clover) -> None:
     sim, _ = clover
     sim.sell("SAMBA-8", 1)
@@ -202,3 +210,10 @@ def test_adjust_journals_the_change_that_happened(cli) -> None:
     assert len(cli("explain", "SAMBA-8", "--json").json()["changes"]) == len(
         story["changes"]
     )
+
+
+def test_unknown_channel_name_is_called_unknown_not_unconnected(cli, clover) -> None:
+    result = cli("sync", "-c", "clovr")
+
+    assert result.code == 1
+    assert "unknown channel 'clovr'; known: shopify, clover, ebay, stockx" in result.err

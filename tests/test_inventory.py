@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from stackknack_cli.channels.base import SaleLine
-from stackknack_cli.errors import UnknownSkuError
+from stackknack_cli.errors import ConfigError, UnknownSkuError
 from stackknack_cli.store import Store, inventory, open_store, outbox
 from stackknack_cli.store.db import MIGRATIONS
 from stackknack_cli.store.inventory import ItemRecord
@@ -18,6 +18,19 @@ def _link(store: Store, sku: str, **refs: int) -> None:
             inventory.link_listing(
                 conn, channel, sku, f"{channel}-{sku}", quantity=quantity
             )
+
+
+def test_database_whose_migrations_were_tampered_with_says_so(tmp_path) -> None:
+    path = tmp_path / "stackknack.db"
+    open_store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM migrations WHERE version > 1")
+
+    with pytest.raises(ConfigError) as refused:
+        open_store(path)
+
+    assert "do not match its recorded migrations" in str(refused.value)
+    assert "\n" not in str(refused.value)
 
 
 def test_database_uses_wal_busy_timeout_and_records_migrations(store: Store) -> None:

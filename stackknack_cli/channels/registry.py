@@ -19,7 +19,7 @@ import httpx
 from stackknack_cli.channels.base import Channel
 from stackknack_cli.channels.http import RetryPolicy
 from stackknack_cli.credentials import Credentials
-from stackknack_cli.errors import ConfigError
+from stackknack_cli.errors import ConfigError, InputError
 from stackknack_cli.store.db import Store, iso, utcnow
 from stackknack_cli.store.usage import DailyUsage, shared_usage
 
@@ -179,6 +179,11 @@ def connected_channels(
     """
     configs = load(store)
     if only:
+        unknown = [name for name in only if name not in KNOWN]
+        if unknown:
+            raise InputError(
+                f"unknown channel {unknown[0]!r}; known: {', '.join(KNOWN)}"
+            )
         missing = [name for name in only if name not in configs]
         if missing:
             raise ConfigError(

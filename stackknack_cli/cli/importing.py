@@ -78,8 +78,12 @@ def import_csv(
         path = Path(file)
         if path.is_dir():
             raise InputError(f"{file} is a folder, not a CSV file")
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"{file}: no such file")
+        if not path.is_file():
+            raise InputError(
+                f"{file} is not a regular file (a device or pipe?); use - for stdin"
+            )
         source, name, total = path, path.name, path.stat().st_size
 
     with (
@@ -128,6 +132,7 @@ def _csv_result(
         "skipped": dict(sorted(summary.skipped.items())),
         "negative_set_to_zero": len(summary.negative),
         "no_sku_rows": [m.row for m in summary.no_sku],
+        "no_quantity_rows": list(summary.no_quantity),
         "duplicate_skus": sorted(summary.duplicate_skus),
     }
 
@@ -143,6 +148,13 @@ def _print_csv_result(result: dict[str, Any], summary: ImportSummary) -> None:
         + (f"; skipped {skipped}" if skipped else "")
     )
     ebay = result["layout"] == "ebay-listings"
+    if summary.no_quantity:
+        rows = ", ".join(str(row) for row in summary.no_quantity[:5])
+        more = " ..." if len(summary.no_quantity) > 5 else ""
+        console.warn(
+            f"{len(summary.no_quantity)} rows have no quantity and were skipped "
+            f"(row {rows}{more})"
+        )
     if summary.no_sku and ebay:
         ids = ", ".join(m.handle for m in summary.no_sku[:5])
         console.warn(

@@ -49,6 +49,8 @@ def adjust(
         console.print_json({"sku": sku, "before": before, "after": after})
         return
     console.out.print(f"{console.escape(sku)}: {before} -> {after}")
+    if sign == "-" and amount > int(before):
+        console.warn(f"{sku}: only {before} on hand, so {before} removed, not {amount}")
 
 
 def explain(

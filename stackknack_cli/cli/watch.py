@@ -26,9 +26,16 @@ webhooks_app = typer.Typer(
 
 
 def _intervals(every: list[str] | None) -> dict[str, float]:
+    from stackknack_cli.channels.registry import KNOWN
+
     found: dict[str, float] = {}
     for item in every or []:
         name, _, seconds = item.partition("=")
+        if name.strip() not in KNOWN:
+            raise InputError(
+                f"--every {item!r}: unknown channel {name.strip()!r}; "
+                f"known: {', '.join(KNOWN)}"
+            )
         try:
             found[name.strip()] = float(seconds)
         except ValueError:
@@ -40,8 +47,8 @@ def _intervals(every: list[str] | None) -> dict[str, float]:
 
 def _address(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError(f"--listen wants HOST:PORT, not {listen!r}")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"--listen wants HOST:PORT (port 1-65535), not {listen!r}")
     return host, int(port)
 
 
@@ -211,14 +218,19 @@ def _start_listener(
             "no webhook secret is set; run: stackknack webhooks set-secret shopify"
         )
     host, port = _address(listen)
-    listener = Listener(
-        store.path,
-        verifiers,
-        host=host,
-        port=port,
-        on_event=lambda name: watcher.wake.set(),
-        on_notice=lambda text: watcher.on_line(text),
-    ).start()
+    try:
+        listener = Listener(
+            store.path,
+            verifiers,
+            host=host,
+            port=port,
+            on_event=lambda name: watcher.wake.set(),
+            on_notice=lambda text: watcher.on_line(text),
+        ).start()
+    except OSError as exc:  # in use, not an address of this machine, not allowed
+        raise InputError(
+            f"--listen {listen}: cannot listen there: {exc.strerror or exc}"
+        ) from None
     stack.callback(listener.stop)
     watcher.on_line(
         f"listening for {', '.join(sorted(verifiers))} webhooks on "

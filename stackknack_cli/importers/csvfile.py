@@ -266,6 +266,8 @@ class ImportPlan:
                 else SkipReason.NO_QUANTITY
             )
             summary.skipped[reason] += 1
+            if reason is SkipReason.NO_QUANTITY:
+                summary.no_quantity.append(row)
             return None
 
         return ImportRecord(

@@ -106,6 +106,8 @@ class ImportSummary:
     duplicate_skus: dict[str, list[Occurrence]] = field(default_factory=dict)
     untracked: int = 0
     apostrophes_stripped: int = 0
+    no_quantity: list[int] = field(default_factory=list)
+    """Rows skipped because their quantity cell was blank or missing."""
     trimmed: int = 0
     """SKUs with spaces around them, imported without the spaces."""
     complete: bool = False

@@ -364,6 +364,21 @@ def open_store(path: Path | str) -> Store:
     try:
         migrate(store)
     except sqlite3.DatabaseError as exc:
+        hint = _damage(conn)
         conn.close()
-        raise ConfigError(f"cannot use database {path}: {exc}") from None
+        raise ConfigError(f"cannot use database {path}: {exc}{hint}") from None
     return store
+
+
+def _damage(conn: sqlite3.Connection) -> str:
+    """Say whether a database that failed to migrate is damaged, for the error."""
+    try:
+        verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        verdict = str(exc)
+    if verdict == "ok":
+        return (
+            "; its tables do not match its recorded migrations "
+            "(edited by hand?); restore a backup (docs/operations.md)"
+        )
+    return f"; the file is damaged ({verdict}); restore a backup (docs/operations.md)"
