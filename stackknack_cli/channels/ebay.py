@@ -65,6 +65,8 @@ PAGE_LIMIT = 200
 OUTSIDE_WINDOW = timedelta(days=90)
 MIGRATE_LIMIT = 5
 """Listing ids per bulkMigrateListing call."""
+OFFER_MEMORY = 900.0
+"""Seconds the listing ids of a SKU's offers are trusted between sales reads."""
 MIGRATE_HINT = (
     "listings made in Seller Hub or the Trading API are invisible to the Inventory "
     "API; migrate them with bulkMigrateListing (stackknack needs a SKU on every "
@@ -163,6 +165,9 @@ class EbayChannel:
             marketplace_id=marketplace_id,
         )
         self.clock = clock
+        self._offers_read_at = clock()
+        self._listings_by_sku: dict[str, set[str]] = {}
+        self._outside_listings: set[str] = set()
         self.out_of_stock_control = out_of_stock_control
         self.page_size = max(1, min(page_size, PAGE_LIMIT))
         revisions = revisions or RevisionLedger(clock=clock, usage=usage)
@@ -281,7 +286,7 @@ class EbayChannel:
         newest: datetime | None = None
         seen: set[str] = set()
         cancelled = 0
-        listed: dict[str, set[str]] = {}
+        listed = self._offer_listings()
         for order in self._orders(since):
             modified = _parse_time(order.get("lastModifiedDate"))
             if modified is not None and (newest is None or modified > newest):
@@ -331,6 +336,17 @@ class EbayChannel:
         )
         return SalesBatch(lines=lines, newest=newest, returns=returns)
 
+    def _offer_listings(self) -> dict[str, set[str]]:
+        """Return the listing ids of each SKU's offers read lately, forgetting them
+        every ``OFFER_MEMORY`` seconds. Each poll re-reads minutes of orders; asking
+        eBay for the offers of every SKU in them each time cost a call per SKU."""
+        now = self.clock()
+        if now - self._offers_read_at > OFFER_MEMORY:
+            self._offers_read_at = now
+            self._listings_by_sku = {}
+            self._outside_listings = set()
+        return self._listings_by_sku
+
     def _sold_through_offer(
         self, sku: str | None, listing_id: str, listed: dict[str, set[str]]
     ) -> bool:
@@ -339,9 +355,16 @@ class EbayChannel:
         same custom label leaves the managed one untouched."""
         if sku is None or not listing_id:
             return True
-        if sku not in listed:
-            listed[sku] = {o.listing_id for o in self.offers(sku) if o.listing_id}
-        return not listed[sku] or listing_id in listed[sku]
+        outside = self._outside_listings
+        known = listed.get(sku)
+        if known is None or (listing_id not in known and listing_id not in outside):
+            # A SKU or a listing not met lately (a new offer?): ask eBay.
+            known = listed[sku] = {
+                o.listing_id for o in self.offers(sku) if o.listing_id
+            }
+            if known and listing_id not in known:
+                outside.add(listing_id)
+        return not known or listing_id in known
 
     def outside_listings(self) -> dict[str, str | None]:
         """Return listings sold in the last 90 days that the Inventory API lacks.

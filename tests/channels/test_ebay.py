@@ -400,6 +400,33 @@ def test_fetch_sales_encodes_brackets_pages_by_record_offset_and_skips_cancelled
     assert batch.newest == datetime(2026, 5, 3, 10, tzinfo=UTC)
 
 
+def test_polls_do_not_ask_for_the_offers_of_orders_read_again(
+    httpx_mock: HTTPXMock, client: httpx.Client, clock: FakeClock, credentials: Any
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/offer"):
+            offers = [{"offerId": "O1", "listing": {"listingId": "111"}}]
+            return httpx.Response(200, json={"offers": offers})
+        orders = [order("01", "2026-05-01T10:00:00.000Z")]
+        return httpx.Response(200, json={"total": 1, "orders": orders})
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    channel = make_channel(client, clock, credentials)
+    since = datetime(2026, 4, 30, tzinfo=UTC)
+
+    def offer_reads() -> int:
+        return sum(r.url.path.endswith("/offer") for r in httpx_mock.get_requests())
+
+    first = channel.fetch_sales(since)
+    channel.fetch_sales(since)  # the overlap window re-reads the same order
+    assert offer_reads() == 1
+    clock.now += 901  # remembered for 15 minutes, then asked again
+    channel.fetch_sales(since)
+
+    assert offer_reads() == 2
+    assert first.lines[0].counted_by_channel
+
+
 # Pushes
 
 
