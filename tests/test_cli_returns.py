@@ -113,6 +113,55 @@ def test_shopify_cancelled_order_and_edited_line_come_back(cli, shop) -> None:
     assert cli("outbox", "--json").json() == []
 
 
+def test_shopify_refunds_made_before_the_first_read_count_the_kept_unit(
+    cli, shop
+) -> None:
+    # Read after the sale, these refunds give -2 +1 +0; read together with it, the
+    # NO_RESTOCK unit must still leave the count.
+    sim, url = shop
+    _shopify(cli, sim, url)
+    order = sim.sell(SKU, 2)
+    sim.refund(order, SKU, 1, restock_type="CANCEL")
+    sim.refund(order, SKU, 1, restock_type="NO_RESTOCK")
+
+    result = cli("sync", "--json")
+
+    assert result.code == 0, result.err
+    assert result.json()["channels"]["shopify"]["mismatches"] == 0
+    assert (_central(cli), sim.available(SKU)) == (2, 2)
+    assert _causes(cli) == [(-1, "sale"), (0, "refund (not restocked)")]
+    assert cli("outbox", "--json").json() == []
+
+
+@pytest.mark.parametrize(("restock", "left"), [(False, 1), (True, 3)])
+def test_shopify_order_cancelled_before_the_first_read_counts_what_stayed_out(
+    cli, shop, restock: bool, left: int
+) -> None:
+    sim, url = shop
+    _shopify(cli, sim, url)
+    order = sim.sell(SKU, 2)
+    sim.cancel_order(order, restock=restock)
+
+    result = cli("sync", "--json")
+
+    assert result.code == 0, result.err
+    assert (_central(cli), sim.available(SKU)) == (left, left)
+    assert cli("outbox", "--json").json() == []
+
+
+def test_shopify_line_edited_before_the_first_read_is_not_a_sale(cli, shop) -> None:
+    sim, url = shop
+    _shopify(cli, sim, url)
+    order = sim.sell(SKU, 2)
+    sim.reduce_line_item(order, SKU, 1)  # Shopify restocks the removed unit
+
+    result = cli("sync", "--json")
+
+    assert result.code == 0, result.err
+    assert (_central(cli), sim.available(SKU)) == (2, 2)
+    assert _causes(cli) == [(-1, "sale")]
+
+
 def test_shopify_cancelled_oversell_creates_no_stock(cli, shop) -> None:
     sim, url = shop
     _shopify(cli, sim, url)
@@ -129,6 +178,51 @@ def test_shopify_cancelled_oversell_creates_no_stock(cli, shop) -> None:
     assert _central(cli) == 0
     assert sim.available(SKU) == 0
     assert _causes(cli)[-1] == (0, "cancel (1 never taken: oversold)")
+
+
+def test_oversell_leaves_the_list_once_its_order_is_cancelled(cli, shop) -> None:
+    sim, url = shop
+    _shopify(cli, sim, url)
+    cli("adjust", SKU, "=0", "--reason", "sold at a fair")
+    cancelled = sim.sell(SKU, 1)  # before the 0 reached Shopify
+    kept = sim.sell(SKU, 1)
+    assert cli("sync").code == 4
+    sim.cancel_order(cancelled, restock=True)
+    synced = cli("sync")
+
+    still = cli("oversells", "--json").json()
+    every = cli("oversells", "--all", "--json").json()
+    table = cli("oversells", "--all")
+
+    assert [row["order_id"] for row in still] == [kept]
+    done = next(row for row in every if row["order_id"] == cancelled)
+    assert done["acknowledged_at"] is not None
+    assert done["resolution"].startswith(f"cancel on shopify: {cancelled}/")
+    assert "resolution" in table.out
+    assert "cancel" in table.out
+    assert "1 returns (0 back)" in synced.out
+
+
+def test_oversell_acknowledged_by_hand_with_a_note(cli, shop) -> None:
+    sim, url = shop
+    _shopify(cli, sim, url)
+    cli("adjust", SKU, "=0", "--reason", "sold at a fair")
+    sim.sell(SKU, 1)
+    cli("sync")
+    oversell = cli("oversells", "--json").json()[0]["id"]
+
+    acked = cli("oversells", "ack", str(oversell), "--note", "refunded by phone")
+    again = cli("oversells", "ack", str(oversell))
+    unknown = cli("oversells", "ack", "999")
+
+    assert acked.code == 0, acked.err
+    assert f"oversell {oversell} acknowledged" in acked.out
+    assert "already acknowledged" in again.err
+    assert (unknown.code, unknown.err.count("\n")) == (1, 1)
+    assert "no oversell 999" in unknown.err
+    assert cli("oversells").out.strip() == "no open oversells"
+    every = cli("oversells", "--all", "--json").json()
+    assert [row["resolution"] for row in every] == ["refunded by phone"]
 
 
 def test_shopify_refund_webhook_delivered_three_times_restocks_once(
@@ -182,6 +276,33 @@ def test_shopify_refund_webhook_delivered_three_times_restocks_once(
     assert after[0] == 3
     assert settled == (3, 3, 3)
     assert returns == 1
+
+
+def test_watch_log_says_which_returns_it_applied(tmp_path: Path) -> None:
+    now = [1000.0]
+    lines: list[str] = []
+    with sandbox_world(tmp_path / "home") as world:
+        sim = world.sandbox.shopify
+        with registry.connected_channels(
+            world.store, credentials=world.credentials
+        ) as channels:
+            watcher = Watcher(world.store, channels, clock=lambda: now[0])
+            watcher.on_line = lines.append
+            watcher.step()
+            order = sim.sell(SKU, 2)
+            now[0] += 3600
+            watcher.step()
+            sim.refund(order, SKU, 1, restock_type="CANCEL")
+            sim.refund(order, SKU, 1, restock_type="NO_RESTOCK")
+            lines.clear()
+            now[0] += 3600
+            watcher.step()
+
+    assert f"shopify: cancel of 1 x {SKU} (order {order}): 1 added back" in lines
+    assert (
+        f"shopify: refund of 1 x {SKU} (order {order}): not back in stock, "
+        "nothing added"
+    ) in lines
 
 
 # Clover
@@ -320,3 +441,35 @@ def test_stockx_cancelled_order_relists_the_pair_once(cli, stockx, tmp_path) -> 
     assert _central(cli) == 1
     assert sim.active_count(variants["9"]) == 1
     assert _causes(cli) == [(-1, "sale"), (1, "cancel")]
+
+
+@pytest.mark.parametrize("read_first", [True, False])
+def test_stockx_order_that_did_not_ship_stays_sold_and_is_journalled(
+    cli, stockx, tmp_path, read_first: bool
+) -> None:
+    sim, url, variants = stockx
+    catalog = tmp_path / "c.csv"
+    catalog.write_text(f"sku,quantity\n{SKU},2\n")
+    cli("import", "csv", str(catalog))
+    cli(
+        "connect", "stockx", "--client-id", sim.client_id,
+        "--redirect-uri", sim.redirect_uri, "--base-url", url,
+        stdin=f"{sim.api_key}\n{sim.client_secret}\n{sim.auth_code}\n",
+    )  # fmt: skip
+    cli("import", "stockx")
+    number = sim.sell(variants["9"])
+    if read_first:
+        assert cli("sync", "--json").json()["channels"]["stockx"]["applied"] == 1
+    ended = httpx.post(
+        url + "/_sandbox/complete",
+        json={"order_number": number, "status": "DIDNOTSHIP"},
+    )
+    assert ended.status_code == 200
+
+    settled = _sync_until_settled(cli)
+    again = cli("sync", "--json").json()["channels"]["stockx"]
+
+    assert settled.code == 0, settled.out
+    assert (again["returns"], again["restocked"], again["applied"]) == (1, 0, 0)
+    assert _central(cli) == 1
+    assert _causes(cli) == [(-1, "sale"), (0, "did not ship (not restocked)")]

@@ -117,3 +117,32 @@ def test_sandbox_sell_on_ebay_and_stockx(capsys, monkeypatch) -> None:
             assert outcome.code == 0, outcome.err
         assert sandbox.held("ebay", "DZ5485-612-10") == 1
         assert sandbox.held("stockx", "DZ5485-612-10") == 1
+
+
+def test_sandbox_catalogue_prices_let_shopify_listings_go_to_clover(cli) -> None:
+    prices = runtime.catalog_prices(runtime.CATALOG)
+    assert str(prices["DZ5485-612-8"]) == "180.00"
+    with runtime.Sandbox() as sandbox:
+        sandbox.seed([("DZ5485-612-8", "Jordan 1 / US 8", 1)], prices)
+        shop, till = sandbox.shopify, sandbox.clover
+        connected = [
+            cli(
+                "connect", "shopify", "--shop", "sandbox",
+                "--base-url", sandbox.url("shopify"), stdin=shop.access_token + "\n",
+            ).code,
+            cli(
+                "connect", "clover", "--merchant", till.merchant_id,
+                "--base-url", sandbox.url("clover"), stdin=till.api_token + "\n",
+            ).code,
+        ]  # fmt: skip
+
+        result = cli(
+            "import", "shopify", "--create-on", "clover", "--dry-run", "--json"
+        )
+
+    assert connected == [0, 0]
+    assert result.code == 0, result.err
+    items = result.json()["create_on"]["items"]
+    assert [(i["sku"], i["status"], i["price"]) for i in items] == [
+        ("DZ5485-612-8", "create", "180.00")
+    ]

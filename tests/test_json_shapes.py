@@ -52,12 +52,14 @@ def test_report_shapes(cli) -> None:
     cli("sync")
     stock = cli("stock", "--json").json()[0]
     assert set(stock) == {"sku", "title", "available", "channels"}
-    assert set(stock["channels"]["clover"]) == {"ref", "quantity", "active", "queued"}
+    assert set(stock["channels"]["clover"]) == {
+        "ref", "quantity", "active", "queued", "target", "above_target",
+    }  # fmt: skip
 
     oversell = cli("oversells", "--json").json()[0]
     assert set(oversell) == {
         "id", "sku", "channel", "order_id", "line_id", "wanted", "missing",
-        "created_at",
+        "created_at", "acknowledged_at", "resolution",
     }  # fmt: skip
 
     cli("adjust", "SAMBA-8", "+2", "--reason", "returned")

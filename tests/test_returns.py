@@ -3,8 +3,11 @@ its sale took, and only when the platform says the unit came back."""
 
 from __future__ import annotations
 
+import pytest
+
 from stackknack_cli.channels.base import ReturnLine, SaleLine, SalesBatch
-from stackknack_cli.store import Store, inventory
+from stackknack_cli.errors import InputError
+from stackknack_cli.store import Store, inventory, oversells
 from stackknack_cli.store.inventory import ItemRecord
 
 SKU = "DD1391-100-9"
@@ -113,6 +116,17 @@ def test_return_read_with_its_sales_first_reading_is_already_netted(
     assert _available(store) == 4
 
 
+def test_unrestocked_refund_read_with_its_sales_first_reading_is_journalled(
+    store: Store,
+) -> None:
+    # The sale line still holds the unit kept away: it is recorded after the sale.
+    _setup(store, 5)
+
+    assert _apply(store, _sale(1), _back("R1", restocked=False)) == ["not_restocked"]
+    assert _available(store) == 4
+    assert _journal(store) == [(-1, "sale"), (0, "return (not restocked)")]
+
+
 def test_return_of_a_sale_never_recorded_adds_nothing(store: Store) -> None:
     _setup(store, 5)
 
@@ -140,3 +154,56 @@ def test_restock_the_channel_made_itself_is_not_pushed_back_to_it(
     assert holds["shopify"] == 5
     assert [(q["channel"], q["target"]) for q in queued] == [("clover", 5)]
     assert queued[0]["cause"] == "return shopify O1/L1"
+
+
+def _oversell(store: Store) -> tuple[str | None, str | None]:
+    row = store.conn.execute(
+        "SELECT acknowledged_at, resolution FROM oversells"
+    ).fetchone()
+    return row[0], row[1]
+
+
+def test_return_of_the_missing_units_acknowledges_the_oversell(store: Store) -> None:
+    # Three wanted, one there: two units never existed.
+    _setup(store, 1)
+    _apply(store, _sale(3))
+
+    _apply(store, _back("R1", cause="cancel"))
+    halfway = _oversell(store)
+    _apply(store, _back("R2", cause="refund", restocked=False))
+
+    assert halfway == (None, None)
+    acknowledged_at, resolution = _oversell(store)
+    assert acknowledged_at is not None
+    assert resolution == "refund on shopify: O1/L1"
+    assert _available(store) == 0  # neither gave back a unit that existed
+
+
+def test_acknowledging_by_hand_keeps_a_note_and_refuses_unknown_ids(
+    store: Store,
+) -> None:
+    _setup(store, 0)
+    _apply(store, _sale(1))
+
+    with pytest.raises(InputError, match="no oversell 9"):
+        oversells.acknowledge(store, [1, 9])
+    assert _oversell(store) == (None, None)  # nothing written
+    assert oversells.acknowledge(store, [1, 1], "refunded by phone") == [1]
+    assert oversells.acknowledge(store, [1]) == []
+    assert _oversell(store)[1] == "refunded by phone"
+    assert oversells.oversell_rows(store) == []
+    assert len(oversells.oversell_rows(store, acknowledged=True)) == 1
+
+
+def test_log_lines_say_what_a_capped_return_did_and_what_it_acknowledged() -> None:
+    from stackknack_cli.engine.activity import return_lines
+
+    done = {
+        "sku": SKU, "cause": "cancel", "order_id": "O1", "line_id": "L1",
+        "quantity": 2, "applied": 1, "status": "capped", "resolved": True,
+    }  # fmt: skip
+
+    assert return_lines("shopify", done) == [
+        f"shopify: cancel of 2 x {SKU} (order O1): 1 added back, the rest was oversold",
+        f"shopify: oversell of {SKU} (order O1) acknowledged: the cancel covers it",
+    ]

@@ -68,10 +68,12 @@ class ReturnLine:
 class SalesBatch:
     """Sale lines read from a channel, and the newest modification time they covered.
 
-    A sale line's quantity leaves out the units returned in the same batch (Shopify's
-    ``currentQuantity`` does; the other adapters read no sale line for a refunded or
-    cancelled one): a return read together with its sale's first reading is taken as
-    already netted out.
+    A sale line's quantity leaves out the units that came back to stock in the same
+    batch (the adapters read no sale units for a restocked refund or a cancelled
+    line) and keeps those that did not (a refund without restock): a restocked
+    return read together with its sale's first reading is taken as already netted
+    out, and one that was not restocked is recorded after the sale, as it would be
+    had the sale been read first.
     """
 
     lines: list[SaleLine]

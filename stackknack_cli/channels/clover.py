@@ -62,8 +62,8 @@ WINDOW_SLACK = timedelta(minutes=5)
 """Kept off the 90-day limit so our clock running behind Clover's stays inside it."""
 NESTED_CAP = 100
 """Clover cuts an expanded collection (an order's line items) at 100 elements."""
-SALE_PAYMENT_STATES = frozenset({"PAID", "PARTIALLY_REFUNDED"})
-RETURN_PAYMENT_STATES = frozenset({*SALE_PAYMENT_STATES, "REFUNDED"})
+PAID_STATES = frozenset({"PAID", "PARTIALLY_REFUNDED", "REFUNDED"})
+"""Payment states of an order whose lines were sold (and may have come back)."""
 UNIT_QTY_SCALE = 1000
 REQUESTS_PER_SECOND = 15
 """One under Clover's 16 per token, so network jitter cannot bunch us over it."""
@@ -299,13 +299,16 @@ class CloverChannel:
     def _sale_lines(
         self, order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
     ) -> list[SaleLine]:
-        if order.get("paymentState") not in SALE_PAYMENT_STATES:
+        # A refunded order's lines that no refund flagged (a refund of money) and
+        # exchanged lines are not counted back when read after the sale, so a first
+        # reading counts them as sold too.
+        if order.get("paymentState") not in PAID_STATES:
             return []
         occurred = _from_ms(order.get("createdTime"))
         lines = []
         for line in items:
             item_id = (line.get("item") or {}).get("id")
-            if not item_id or line.get("refunded") or line.get("exchanged"):
+            if not item_id or line.get("refunded"):
                 continue
             units = _units(line)
             if units <= 0:
@@ -337,7 +340,7 @@ class CloverChannel:
         the new count: if Clover did add it, the push finds more than expected and
         writes the central count, which already holds it.
         """
-        if order.get("paymentState") not in RETURN_PAYMENT_STATES:
+        if order.get("paymentState") not in PAID_STATES:
             return []
         occurred = _from_ms(order.get("modifiedTime"))
         found = []

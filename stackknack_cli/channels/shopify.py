@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -57,6 +58,20 @@ class Location:
     name: str
 
 
+@dataclass(frozen=True)
+class Stocking:
+    """An inventory item's ``available`` at each counting location, push location
+    first, and whether the push location stocks the item at all."""
+
+    levels: tuple[int, ...]
+    stocked: bool
+
+    @property
+    def elsewhere(self) -> int:
+        """Units at the counting locations other than the push location."""
+        return sum(self.levels[1:])
+
+
 class ShopifyChannel:
     """A Shopify store, read at its counting locations and written at one of them.
 
@@ -70,6 +85,12 @@ class ShopifyChannel:
     # Not confirmed in Shopify's docs as the per-call maximum of quantities; 250 matches
     # the largest page Shopify serves and keeps one mutation's payload small.
     batch_size = 250
+    # Why a listing can still hold more than its target after a push (``_spread``).
+    above_target_hint = (
+        "other counting locations alone hold more than the target; move units to "
+        "the push location in Shopify, or stop counting that location "
+        "(stackknack shopify locations --ignore)"
+    )
 
     def __init__(
         self,
@@ -155,8 +176,10 @@ class ShopifyChannel:
     def fetch_sales(self, since: datetime) -> SalesBatch:
         """Return sale lines and returns of orders updated at or after ``since`` (UTC).
 
-        Lines are counted by ``currentQuantity``, so units refunded or edited out
-        before the first reading are not sales; cancelled orders give no lines.
+        A line's quantity is what the order took and did not put back: its
+        ``quantity`` less the units of its restocked refund lines and edits. A unit
+        refunded with NO_RESTOCK, or cancelled without restocking, stays in the sale
+        (``currentQuantity`` leaves it out) and its return is recorded after it.
         Returns are the orders' refund lines and units edited out (see
         ``shopify_returns``). ``newest`` is the latest ``updatedAt`` seen, cancelled
         orders included.
@@ -174,9 +197,10 @@ class ShopifyChannel:
             updated = _parse_time(order.get("updatedAt"))
             if updated is not None and (newest is None or updated > newest):
                 newest = updated
-            nodes = [] if order.get("cancelledAt") else self._line_nodes(order)
-            lines.extend(self._sale_lines(order, nodes))
-            returns.extend(order_returns(self.graphql, order, nodes, counting=counting))
+            nodes = self._line_nodes(order)
+            found = order_returns(self.graphql, order, nodes, counting=counting)
+            lines.extend(self._sale_lines(order, nodes, found))
+            returns.extend(found)
         return SalesBatch(lines, newest, returns)
 
     def read_quantities(self, refs: Sequence[str]) -> dict[str, int]:
@@ -191,17 +215,24 @@ class ShopifyChannel:
     def read_levels(self, refs: Sequence[str]) -> dict[str, list[int]]:
         """Return ``available`` at each counting location, push location first, for
         each inventory item that exists; as many items a query as its cost allows."""
+        return {ref: list(s.levels) for ref, s in self.read_stocking(refs).items()}
+
+    def read_stocking(self, refs: Sequence[str]) -> dict[str, Stocking]:
+        """Return the levels of each inventory item that exists, as ``read_levels``,
+        and whether the push location stocks it."""
         others = len(self.count_location_ids)
         document = q.levels_query(others)
         variables = self._location_variables()
         step = q.fit_page(q.level_node_cost(others))
-        found: dict[str, list[int]] = {}
+        found: dict[str, Stocking] = {}
         for start in range(0, len(refs), step):
             ids = list(refs[start : start + step])
             data = self.graphql.query(document, {"ids": ids, **variables})
             for node in data.get("nodes") or []:
                 if node and node.get("id"):
-                    found[node["id"]] = _levels(node, others)
+                    stocked = _available(node.get("inventoryLevel"))[1]
+                    levels = tuple(_levels(node, others))
+                    found[node["id"]] = Stocking(levels, stocked)
         return found
 
     def push(self, pushes: Sequence[Push]) -> list[PushResult]:
@@ -304,6 +335,7 @@ class ShopifyChannel:
                 )
                 continue
             if others > push.target:
+                # TODO: sync's report omits listings left above target: stock shows them
                 log.warning(
                     "shopify: %s: other counting locations hold %d, more than %d",
                     push.channel_ref,
@@ -406,10 +438,26 @@ class ShopifyChannel:
             )
         return nodes
 
-    def _sale_lines(self, order: Json, nodes: Sequence[Json]) -> Iterator[SaleLine]:
+    # TODO: pre-read restock to an uncounted location stalls the push: netted as counted
+    def _sale_lines(
+        self, order: Json, nodes: Sequence[Json], returns: Sequence[ReturnLine]
+    ) -> Iterator[SaleLine]:
         occurred = _parse_time(order.get("createdAt"))
+        back: Counter[str] = Counter()
+        kept: Counter[str] = Counter()
+        for gone in returns:
+            (back if gone.restocked else kept)[gone.line_id] += gone.quantity
+        cancelled = bool(order.get("cancelledAt"))
         for node in nodes:
-            quantity = int(node.get("currentQuantity") or 0)
+            line_id = str(node.get("id"))
+            ordered = node.get("quantity")
+            if cancelled:
+                # A cancelled line's currentQuantity falls to 0 whatever was
+                # restocked: only its restocked refund lines came back.
+                taken = ordered - back[line_id] if isinstance(ordered, int) else 0
+                quantity = max(taken, kept[line_id])
+            else:
+                quantity = int(node.get("currentQuantity") or 0) + kept[line_id]
             if quantity <= 0:
                 continue
             variant = node.get("variant") or {}

@@ -15,7 +15,7 @@ from typing import Any
 
 from stackknack_cli.channels import shopify_queries as q
 from stackknack_cli.channels.shopify import Location
-from stackknack_cli.errors import ConfigError
+from stackknack_cli.errors import ConfigError, InputError
 
 MAX_COUNT_LOCATIONS = 50
 """Further counting locations allowed: each one adds two points to every variant read,
@@ -55,6 +55,28 @@ def count_ids(settings: Mapping[str, Any]) -> list[str]:
     return [ref for ref in dict.fromkeys(found) if ref and ref != push]
 
 
+def require_names(option: str, values: Sequence[str]) -> None:
+    """Raise ``InputError`` when a location option was given an empty name."""
+    if any(not value.strip() for value in values):
+        raise InputError(f"{option} needs a location name or id, not an empty one")
+
+
+def stored_push(
+    locations: Sequence[Location], settings: Mapping[str, Any] | None
+) -> Location | None:
+    """Return the push location ``settings`` keep, while it is still active."""
+    push_id = (settings or {}).get("location_id")
+    return next((loc for loc in locations if push_id and loc.id == push_id), None)
+
+
+def is_same_choice(plan: LocationPlan, settings: Mapping[str, Any] | None) -> bool:
+    """Tell whether ``settings`` already record ``plan``'s push and counting
+    locations (in any order)."""
+    if not settings or settings.get("location_id") != plan.push.id:
+        return False
+    return set(count_ids(settings)) == {loc.id for loc in plan.others}
+
+
 def find_location(
     locations: Sequence[Location], wanted: str, *, option: str
 ) -> Location:
@@ -66,7 +88,8 @@ def find_location(
         numeric = location.id.rsplit("/", 1)[-1]
         if wanted in (location.id, numeric) or wanted.lower() == location.name.lower():
             return location
-    known = ", ".join(f"{loc.name} ({loc.id})" for loc in locations) or "none"
+    unique = {loc.id: loc for loc in locations}.values()
+    known = ", ".join(f"{loc.name} ({loc.id})" for loc in unique) or "none"
     raise ConfigError(
         f"no active shopify location matches {wanted!r} ({option}); known: {known}"
     )

@@ -8,9 +8,10 @@ orders are never sales of shelf stock. ``channel_ref`` is the variant id and ``s
 size).
 
 Sales are read by polling active orders (StockX has no webhooks); an order is one
-unit, and its ``orderNumber`` is both the order and the line id. CANCELED orders are
-read from the order history at most every ``CANCEL_EVERY`` seconds, as returns of
-their sale. Every write is
+unit, and its ``orderNumber`` is both the order and the line id. Orders that ended
+without a sale (CANCELED, and DIDNOTSHIP, AUTHFAILED and RETURNED, whose pair is not
+counted back) are read from the order history at most every ``CANCEL_EVERY`` seconds,
+as returns of their sale. Every write is
 asynchronous: pushes return PENDING with the operation or batch id until StockX
 reports the outcome (see ``stockx_push``). All calls go through ``DailyPacer``.
 """
@@ -56,6 +57,14 @@ HISTORY_AFTER = timedelta(days=1)
 SALE_HISTORY_STATUSES = frozenset({"COMPLETED"})
 CANCEL_LOOKBACK = timedelta(days=30)
 """How far back (by creation date) cancelled orders are read."""
+KEPT_AWAY = {
+    "DIDNOTSHIP": "did not ship",
+    "AUTHFAILED": "failed authentication",
+    "RETURNED": "returned",
+}
+"""History statuses whose pair may be lost, failed or damaged: recorded as returns
+that put nothing back (the reseller counts the pair by hand), with the cause the
+journal shows."""
 CANCEL_EVERY = 600.0
 """Seconds between two reads of cancelled orders by one adapter: a long-running
 ``watch`` keeps its polls to about one request each, as its pacing assumes."""
@@ -256,12 +265,16 @@ class StockXChannel:
                 for order in history
                 if str(order.get("status")) in SALE_HISTORY_STATUSES
             ]
-        returns: list[ReturnLine] = []
+        ended: list[dict[str, Any]] = []
         last = self._cancels_read_at
         if last is None or self.clock() - last >= CANCEL_EVERY:
-            returns = self._cancellations(min(since, now - CANCEL_LOOKBACK))
+            ended = self._ended_orders(min(since, now - CANCEL_LOOKBACK))
             self._cancels_read_at = self.clock()
-        cancelled = {back.order_id for back in returns}
+        returns = [back for back in map(order_return, ended) if back is not None]
+        cancelled = {back.order_id for back in returns if back.restocked}
+        # An order that ended away from the shelf was still a sale: one not read
+        # while active is read here, and its return is recorded after it.
+        orders += [o for o in ended if str(o.get("status")) in KEPT_AWAY]
         lines: dict[str, SaleLine] = {}
         newest: datetime | None = None
         for order in orders:
@@ -278,26 +291,27 @@ class StockXChannel:
             if stamp is not None and (newest is None or stamp > newest):
                 newest = stamp
         log.info(
-            "stockx: read %d sales from %d orders, %d cancelled",
+            "stockx: read %d sales from %d orders, %d ended without a sale",
             len(lines),
             len(orders),
             len(returns),
         )
         return SalesBatch(lines=list(lines.values()), newest=newest, returns=returns)
 
-    def _cancellations(self, since: datetime) -> list[ReturnLine]:
-        """Return the STANDARD orders created since ``since`` that StockX cancelled.
+    def _ended_orders(self, since: datetime) -> list[dict[str, Any]]:
+        """Return the orders created since ``since`` that ended without a sale.
 
-        Usually one request. Only CANCELED is read as the unit
-        staying with the seller: DIDNOTSHIP, AUTHFAILED and RETURNED orders may leave
-        the pair lost, failed or damaged, so the reseller counts those by hand.
+        One request per status (StockX filters the history by one status at a
+        time), usually one page each. Only CANCELED is read as the unit staying with
+        the seller: DIDNOTSHIP, AUTHFAILED and RETURNED orders may leave the pair
+        lost, failed or damaged, so the reseller counts those by hand.
         """
-        params = [("fromDate", since.date().isoformat()), ("orderStatus", "CANCELED")]
-        found: dict[str, ReturnLine] = {}
-        for order in self._orders("/selling/orders/history", params):
-            back = cancellation(order)
-            if back is not None:
-                found.setdefault(back.key, back)
+        found: dict[str, dict[str, Any]] = {}
+        for status in ("CANCELED", *KEPT_AWAY):
+            params = [("fromDate", since.date().isoformat()), ("orderStatus", status)]
+            for order in self._orders("/selling/orders/history", params):
+                if str(order.get("status")) == status:
+                    found.setdefault(str(order.get("orderNumber")), order)
         return list(found.values())
 
     def push(self, pushes: Sequence[Push]) -> list[PushResult]:
@@ -384,22 +398,27 @@ def sale_line(order: Mapping[str, Any]) -> SaleLine | None:
     )
 
 
-def cancellation(order: Mapping[str, Any]) -> ReturnLine | None:
-    """Return the cancellation of a CANCELED STANDARD order's one unit.
+def order_return(order: Mapping[str, Any]) -> ReturnLine | None:
+    """Return how a STANDARD order that ended without a sale gave its unit back.
 
-    StockX closes the order's listing rather than reopening its ask, so nothing is
-    back on offer: the variant is pushed the new count like any other listing.
+    A CANCELED order's pair is back on the shelf; StockX closes the order's listing
+    rather than reopening its ask, so the variant is pushed the new count like any
+    other listing. A ``KEPT_AWAY`` status is recorded as a return that is not
+    restocked.
     """
-    if str(order.get("status")) != "CANCELED":
+    status = str(order.get("status"))
+    if status != "CANCELED" and status not in KEPT_AWAY:
         return None
     line = sale_line(order)
     if line is None:
         return None
+    restocked = status == "CANCELED"
     return ReturnLine(
-        key=f"{line.order_id}/cancel",
+        key=f"{line.order_id}/{'cancel' if restocked else status.lower()}",
         order_id=line.order_id,
         line_id=line.line_id,
         quantity=1,
-        cause="cancel",
+        cause="cancel" if restocked else KEPT_AWAY[status],
+        restocked=restocked,
         occurred_at=parse_time(order.get("updatedAt")),
     )

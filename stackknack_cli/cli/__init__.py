@@ -92,7 +92,7 @@ def _register() -> None:
     app.command("sync")(syncing.sync)
     app.command("stock")(reports.stock)
     app.command("outbox")(reports.outbox_cmd)
-    app.command("oversells")(reports.oversells)
+    app.add_typer(reports.oversells_app, name="oversells")
     app.command("sales")(reports.sales)
     app.command("doctor")(doctor.doctor)
     app.command("adjust", context_settings={"ignore_unknown_options": True})(

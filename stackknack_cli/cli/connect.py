@@ -59,7 +59,7 @@ def connect_shopify(
         str | None,
         typer.Option(
             help="Location (name or id) that receives the pushes; needed when there "
-            "are several."
+            "are several (default: the one chosen before, while still active)."
         ),
     ] = None,
     count_location: Annotated[
@@ -84,6 +84,9 @@ def connect_shopify(
 ) -> None:
     """Connect a Shopify store with an Admin API token (shpat_...) or a client secret.
 
+    A changed choice of locations reads the linked listings again, as
+    `stackknack shopify locations` does.
+
     Example: echo "$TOKEN" | stackknack connect shopify --shop my-shop
     """
     from stackknack_cli.channels import (
@@ -93,9 +96,14 @@ def connect_shopify(
         shopify_locations,
     )
     from stackknack_cli.channels.http import RetryPolicy
+    from stackknack_cli.engine.locations import change_locations, unstocked_line
     from stackknack_cli.engine.sync import set_cursor
     from stackknack_cli.store.db import utcnow
 
+    shopify_locations.require_names(
+        "--location", [] if location is None else [location]
+    )
+    shopify_locations.require_names("--count-location", count_location or ())
     secret = read_secret("Client secret" if client_id else "Admin API token")
     url = base_url or shop_url(shop)
     policy = RetryPolicy(attempts=3)
@@ -123,26 +131,51 @@ def connect_shopify(
         )
         name = channel.check()
         active = channel.list_locations()
-        chosen = shopify.choose_location(active, location)
         before = registry.load(store).get("shopify")
+        previous = before.settings if before and before.base_url == url else None
+        kept = None if location else shopify_locations.stored_push(active, previous)
+        chosen = kept or shopify.choose_location(active, location)
         plan, dropped = shopify_locations.plan_for_connect(
-            active,
-            chosen,
-            count=count_location or (),
-            previous=before.settings if before and before.base_url == url else None,
+            active, chosen, count=count_location or (), previous=previous
         )
         credentials.keep(trial, "shopify", SHOPIFY_FIELDS)
 
+        # Listings linked under another choice are read again under this one, and
+        # the choice is recorded only with them (the previous one stays meanwhile).
+        reread = (
+            previous is not None
+            and not shopify_locations.is_same_choice(plan, previous)
+            and bool(
+                store.scalar(
+                    "SELECT count(*) FROM listings WHERE channel = ?", ("shopify",)
+                )
+            )
+        )
+        chosen_settings = plan.settings()
+        if reread:
+            assert previous is not None
+            chosen_settings = {key: previous.get(key) for key in chosen_settings}
         settings = {
             "shop": shop,
             "shop_name": name,
-            **plan.settings(),
+            **chosen_settings,
             "api_version": api_version,
         }
         registry.save(store, "shopify", url, settings)
+        change = change_locations(store, channel, plan) if reread else None
         set_cursor(store, "shopify", utcnow())
     for gone in dropped:
         console.warn(f"{gone} is no longer active; it stops counting")
+    if change is not None:
+        console.info(
+            f"{change.listings} listing(s) read again, {change.changed} "
+            f"changed, {change.queued} push(es) queued for the next sync"
+        )
+        if change.unstocked:
+            console.warn(
+                f"{unstocked_line(change.unstocked, chosen.name)}; their pushes are "
+                "refused until they are stocked there"
+            )
     line = f"connected shopify: {name}, location {chosen.name}"
     if plan.others:
         line += f" (also counting {', '.join(loc.name for loc in plan.others)})"

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from stackknack_cli.channels.registry import ChannelConfig
     from stackknack_cli.credentials import Credentials
     from stackknack_cli.engine.doctor import Check
+    from stackknack_cli.store.db import Store
 
 
 def doctor(
@@ -45,7 +46,7 @@ def doctor(
             results.append(checks.Check("channels", False, "none connected", fix))
         credentials = Credentials(store.install_id)
         for config in configs.values():
-            results.extend(_channel_checks(config, credentials))
+            results.extend(_channel_checks(store, config, credentials))
         results.extend(checks.check_outbox(store))
 
     _report(results, as_json)
@@ -68,7 +69,9 @@ def _report(results: list[Check], as_json: bool) -> None:
         console.out.print(line)
 
 
-def _channel_checks(config: ChannelConfig, credentials: Credentials) -> list[Check]:
+def _channel_checks(
+    store: Store, config: ChannelConfig, credentials: Credentials
+) -> list[Check]:
     from stackknack_cli.channels import registry
     from stackknack_cli.channels.http import RetryPolicy
     from stackknack_cli.engine import doctor as checks
@@ -87,6 +90,7 @@ def _channel_checks(config: ChannelConfig, credentials: Credentials) -> list[Che
             channel: Any = registry.build(config, credentials, client, policy=quick)
             found.append(checks.check_shopify_scopes(channel))
             found.append(checks.check_shopify_locations(channel, config.settings))
+            found.extend(checks.check_shopify_listings(store, channel, config.settings))
             if credentials.get("shopify", "webhook_secret"):
                 found.append(checks.check_shopify_webhooks(channel))
         return found

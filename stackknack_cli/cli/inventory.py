@@ -180,8 +180,10 @@ def reconcile(
 ) -> None:
     """Compare every linked listing's live quantity with what it should show.
 
-    Without --fix nothing is changed. Exit codes: 0 no drift (or all of it fixed);
-    6 drift left; 1 a channel could not be read.
+    Without --fix nothing is changed. A listing a correction cannot bring down (a
+    Shopify location other than the push location holding more) is not fixed, and
+    says why. Exit codes: 0 no drift (or all of it fixed); 6 drift left; 1 a channel
+    could not be read.
     """
     from stackknack_cli.channels import registry
     from stackknack_cli.engine.reconcile import reconcile as run
@@ -212,6 +214,8 @@ def _print_drift(report: Any) -> None:
             done = (
                 "fixed"
                 if drift in report.fixed
+                else "not fixed"
+                if drift in report.reasons
                 else ("left (lower: use --raise-low)" if not drift.high else "left")
             )
             table.add_row(
@@ -223,6 +227,8 @@ def _print_drift(report: Any) -> None:
                 done,
             )
         console.out.print(table)
+    for drift, reason in report.reasons.items():
+        console.warn(f"{drift.sku} on {drift.channel} is not fixed: {reason}")
     for name, error in report.errors.items():
         console.warn(f"{name}: {error}")
 

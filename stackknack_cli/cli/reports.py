@@ -31,6 +31,8 @@ def _holding(channel: dict[str, Any] | None) -> str:
         return "-"
     quantity = channel["quantity"]
     text = "?" if quantity is None else str(quantity)
+    if channel.get("above_target"):
+        text += f" (above {channel['target']})"
     if channel["queued"]:
         text += " (queued)"
     return text
@@ -42,7 +44,11 @@ def stock(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the central count of each SKU and what each channel holds."""
+    """Show the central count of each SKU and what each channel holds.
+
+    "5 (above 2)": the channel holds 5 where 2 should show and no push is on its way
+    (a Shopify location other than the push location holds more; see doctor).
+    """
     from rich.table import Table
 
     from stackknack_cli.store import inventory
@@ -114,26 +120,42 @@ def outbox_cmd(
     console.out.print(table)
 
 
-def oversells(as_json: JsonOption = False) -> None:
-    """List the sales that found too little stock."""
+oversells_app = typer.Typer()
+
+
+@oversells_app.callback(invoke_without_command=True)
+def oversells(
+    ctx: typer.Context,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Include acknowledged oversells.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the sales that found too little stock and nobody acknowledged yet.
+
+    An oversell is acknowledged by itself once its order's refunds, cancellations
+    or edits give back the units it lacked; acknowledge the others with
+    stackknack oversells ack ID.
+    """
     from rich.table import Table
 
+    from stackknack_cli.store.oversells import oversell_rows
+
+    if ctx.invoked_subcommand is not None:
+        return
     with opened_store(create=False) as store:
-        rows = store.query(
-            "SELECT o.id, o.sku, o.channel, s.order_id, s.line_id, o.wanted, o.missing,"
-            " o.created_at FROM oversells o JOIN sales s ON s.id = o.sale_id"
-            " ORDER BY o.id"
-        )
+        rows = oversell_rows(store, acknowledged=show_all)
     if as_json:
         console.print_json(rows)
         return
     if not rows:
-        console.out.print("no oversells")
+        console.out.print("no oversells" if show_all else "no open oversells")
         return
 
-    table = Table("id", "SKU", "channel", "order", "wanted", "missing", "when")
+    columns = ["id", "SKU", "channel", "order", "wanted", "missing", "when"]
+    table = Table(*columns, *(["acknowledged", "resolution"] if show_all else []))
     for row in rows:
-        table.add_row(
+        cells = [
             str(row["id"]),
             console.escape(row["sku"]),
             row["channel"],
@@ -141,8 +163,36 @@ def oversells(as_json: JsonOption = False) -> None:
             str(row["wanted"]),
             str(row["missing"]),
             row["created_at"],
-        )
+        ]
+        if show_all:
+            cells += [
+                row["acknowledged_at"] or "",
+                console.escape(row["resolution"] or ""),
+            ]
+        table.add_row(*cells)
     console.out.print(table)
+
+
+@oversells_app.command("ack")
+def oversells_ack(
+    ids: Annotated[list[int], typer.Argument(help="Oversell ids (see oversells).")],
+    note: Annotated[
+        str | None, typer.Option(help="What was done, shown with --all.")
+    ] = None,
+) -> None:
+    """Acknowledge oversells you have dealt with; they leave the list.
+
+    Example: stackknack oversells ack 3 --note "customer took the next size"
+    """
+    from stackknack_cli.store.oversells import acknowledge
+
+    with opened_store(create=False) as store:
+        opened = acknowledge(store, ids, note)
+    for oversell_id in dict.fromkeys(ids):
+        if oversell_id in opened:
+            console.out.print(f"oversell {oversell_id} acknowledged")
+        else:
+            console.warn(f"oversell {oversell_id} was already acknowledged")
 
 
 def sales(

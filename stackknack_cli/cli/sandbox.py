@@ -42,8 +42,10 @@ def serve(
 
     with runtime.Sandbox() as sandbox:
         if not empty:
-            with read_csv(catalog or runtime.CATALOG) as plan:
-                sandbox.seed((r.sku, r.title, r.quantity) for r in plan)
+            source = catalog or runtime.CATALOG
+            with read_csv(source) as plan:
+                items = [(r.sku, r.title, r.quantity) for r in plan]
+            sandbox.seed(items, runtime.catalog_prices(source))
         # Handlers first: a signal from now on always removes the state file.
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):

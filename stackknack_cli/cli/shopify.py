@@ -38,18 +38,31 @@ def locations(
             help="Stop counting this location's stock (repeatable).",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Move the pushes even to a location that does not stock every "
+            "linked item (their pushes are refused until it does).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show or change which locations count and which receives the pushes.
 
     What Shopify holds for a listing is its available units summed over the counting
-    locations. A change reads every linked listing again.
+    locations. A change reads every linked listing again and queues a push for each
+    one that holds other than its target. --push refuses a location that does not
+    stock every linked item, unless --force.
 
     Example: stackknack shopify locations --count "Shop floor" --ignore "Pop-up"
     """
     from stackknack_cli.channels import registry, shopify_locations
-    from stackknack_cli.engine.locations import change_locations
+    from stackknack_cli.engine.locations import change_locations, unstocked_line
 
+    shopify_locations.require_names("--push", [] if push is None else [push])
+    shopify_locations.require_names("--count", count or ())
+    shopify_locations.require_names("--ignore", ignore or ())
     with (
         opened_store(create=False) as store,
         registry.connected_channels(store, ["shopify"]) as channels,
@@ -57,18 +70,26 @@ def locations(
         channel: Any = channels["shopify"]
         settings = dict(registry.load(store)["shopify"].settings)
         active = channel.list_locations()
-        if push or count or ignore:
+        if push is not None or count or ignore:
             plan, dropped = shopify_locations.plan_change(
                 active, settings, push=push, count=count or (), ignore=ignore or ()
             )
             for name in dropped:
                 console.warn(f"{name} is no longer active; it stops counting")
-            change = change_locations(store, channel, plan)
+            moved = plan.push.id != settings.get("location_id")
+            change = change_locations(
+                store, channel, plan, refuse_unstocked=moved and not force
+            )
             settings.update(plan.settings())
             console.info(
                 f"{change.listings} listing(s) read again, {change.changed} "
                 f"changed, {change.queued} push(es) queued for the next sync"
             )
+            if change.unstocked:
+                line = unstocked_line(change.unstocked, plan.push.name)
+                console.warn(
+                    f"{line}; their pushes are refused until they are stocked there"
+                )
     _show(active, settings, as_json)
 
 

@@ -54,6 +54,8 @@ def sync(
         parts = []
         for name, r in report.channels.items():
             text = f"{name}: {r.applied} sales, {r.pushed} pushed"
+            if r.journalled:
+                text += f", {len(r.journalled)} returns ({r.restocked} back)"
             if r.queued:
                 text += f", {r.queued} queued"
             if r.budget and isinstance(r.budget.get("day_left"), int):

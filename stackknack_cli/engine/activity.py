@@ -1,10 +1,13 @@
 """What the watch dashboard shows from the database: recent sales and how long each
-took to reach every other channel, and the oversells nobody acknowledged yet."""
+took to reach every other channel, the oversells nobody acknowledged yet, and how a
+return that was applied reads in a log."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from stackknack_cli.store.db import Store
 
@@ -63,3 +66,24 @@ def open_oversells(store: Store, limit: int = 5) -> list[dict[str, object]]:
         " WHERE acknowledged_at IS NULL ORDER BY id DESC LIMIT ?",
         (limit,),
     )
+
+
+def return_lines(channel: str, done: Mapping[str, Any]) -> list[str]:
+    """Say in plain words what one applied return did (``ChannelReport.journalled``)
+    and, when it acknowledged its sale's oversell, that too."""
+    units = int(done["quantity"])
+    what = f"{channel}: {done['cause']} of {units} x {done['sku']}"
+    what += f" (order {done['order_id']})"
+    if done["status"] == "not_restocked":
+        what += ": not back in stock, nothing added"
+    elif done["status"] == "capped":
+        what += f": {done['applied']} added back, the rest was oversold"
+    else:
+        what += f": {done['applied']} added back"
+    lines = [what]
+    if done.get("resolved"):
+        lines.append(
+            f"{channel}: oversell of {done['sku']} (order {done['order_id']}) "
+            f"acknowledged: the {done['cause']} covers it"
+        )
+    return lines

@@ -4,6 +4,7 @@ fixes it."""
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -21,6 +22,9 @@ CLOCK_SKEW_LIMIT = 120.0
 """Seconds of difference from a platform's clock that start to matter (token expiry,
 order cursors)."""
 LAG_LIMIT_MINUTES = 15
+SHOPIFY_READ_CHUNK = 250
+SHOWN = 5
+"""Listings named in one check's detail; the rest are counted."""
 
 
 @dataclass(frozen=True)
@@ -208,4 +212,96 @@ def check_shopify_locations(channel: Any, settings: Mapping[str, Any]) -> Check:
         not missing,
         detail,
         "" if not missing else f"stackknack shopify locations --ignore {missing[0]}",
+    )
+
+
+def check_shopify_listings(
+    store: Store, channel: Any, settings: Mapping[str, Any]
+) -> list[Check]:
+    """Read the levels of every linked Shopify listing: the push location should
+    stock each item, and the other counting locations should not alone hold more than
+    a listing's target (a push cannot bring that down)."""
+    from stackknack_cli.channels import shopify_locations
+
+    rows = store.query(
+        "SELECT t.sku, l.channel_ref, t.target FROM listing_targets t"
+        " JOIN listings l ON l.id = t.listing_id WHERE t.channel = ? ORDER BY t.sku",
+        ("shopify",),
+    )
+    live: dict[str, Any] = {}
+    try:
+        active = channel.list_locations()
+        plan, _ = shopify_locations.stored_plan(active, settings)
+        if plan is None:
+            # check_shopify_locations names the missing push location.
+            return []
+        refs = [row["channel_ref"] for row in rows]
+        for start in range(0, len(refs), SHOPIFY_READ_CHUNK):
+            chunk = refs[start : start + SHOPIFY_READ_CHUNK]
+            live.update(channel.read_stocking(chunk))
+    except StackknackError as exc:
+        return [Check("shopify listings", False, str(exc), "stackknack doctor later")]
+    names = {loc.id: loc.name for loc in active}
+    others = [names.get(ref, ref) for ref in channel.count_location_ids]
+    found = [
+        (row, live[row["channel_ref"]]) for row in rows if row["channel_ref"] in live
+    ]
+    return [
+        _unstocked_check(
+            plan.push.name,
+            [row["sku"] for row, s in found if not s.stocked],
+            len(found),
+        ),
+        _above_target_check(
+            plan.push.name,
+            others,
+            [(row, s) for row, s in found if s.elsewhere > row["target"]],
+        ),
+    ]
+
+
+def _unstocked_check(push: str, skus: list[str], linked: int) -> Check:
+    from stackknack_cli.engine.locations import unstocked_line
+
+    if not skus:
+        return Check(
+            "shopify push location", True, f"{push} stocks all {linked} linked item(s)"
+        )
+    return Check(
+        "shopify push location",
+        False,
+        f"{unstocked_line(skus, push)}; Shopify refuses their pushes",
+        f"stock them at {push} in the Shopify admin, or move the pushes: "
+        "stackknack shopify locations --push LOCATION",
+    )
+
+
+def _above_target_check(
+    push: str, others: list[str], above: list[tuple[Mapping[str, Any], Any]]
+) -> Check:
+    if not above:
+        return Check(
+            "shopify above target",
+            True,
+            "no listing held above its target by other counting locations",
+        )
+    parts = []
+    for row, stocking in above[:SHOWN]:
+        held = ", ".join(
+            f"{name} {units}"
+            for name, units in zip(others, stocking.levels[1:], strict=False)
+            if units
+        )
+        parts.append(f"{row['sku']} ({held}; should show {row['target']})")
+    more = f" and {len(above) - SHOWN} more" if len(above) > SHOWN else ""
+    # The location holding the most units of the first listing is the likely culprit.
+    first = above[0][1].levels[1:]
+    culprit = others[max(range(len(first)), key=first.__getitem__)]
+    return Check(
+        "shopify above target",
+        False,
+        f"{len(above)} listing(s) held above their target by other counting "
+        f"locations: {'; '.join(parts)}{more}",
+        f"move the units to {push} in Shopify, or stop counting that location: "
+        f"stackknack shopify locations --ignore {shlex.quote(culprit)}",
     )

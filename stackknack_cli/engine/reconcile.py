@@ -45,6 +45,8 @@ class ReconcileReport:
     drifts: list[Drift] = field(default_factory=list)
     fixed: list[Drift] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    reasons: dict[Drift, str] = field(default_factory=dict)
+    """Why a drift that a correction was sent for is still there."""
 
     @property
     def left(self) -> list[Drift]:
@@ -53,7 +55,10 @@ class ReconcileReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "checked": self.checked,
-            "drift": [asdict(d) | {"fixed": d in self.fixed} for d in self.drifts],
+            "drift": [
+                asdict(d) | {"fixed": d in self.fixed, "reason": self.reasons.get(d)}
+                for d in self.drifts
+            ],
             "errors": self.errors,
         }
 
@@ -96,7 +101,30 @@ def reconcile(
             drain(store, channels[name], ChannelReport(), purpose="reconcile")
         except StackknackError as exc:
             report.errors[name] = str(exc)
+    _still_above(store, channels, report)
     return report
+
+
+def _still_above(
+    store: Store, channels: Mapping[str, Channel], report: ReconcileReport
+) -> None:
+    """Take back "fixed" from drifts whose push went through but left the listing
+    above its target (Shopify's other counting locations holding more)."""
+    for drift in list(report.fixed):
+        row = store.query(
+            "SELECT t.channel_quantity, t.target FROM listing_targets t"
+            " JOIN listings l ON l.id = t.listing_id"
+            " WHERE l.channel = ? AND l.channel_ref = ?"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.listing_id = l.id"
+            "  AND o.status IN ('pending', 'sending'))",
+            (drift.channel, drift.ref),
+        )
+        if not row or (row[0]["channel_quantity"] or 0) <= row[0]["target"]:
+            continue
+        report.fixed.remove(drift)
+        reason = f"still shows {row[0]['channel_quantity']} after the push"
+        hint = getattr(channels[drift.channel], "above_target_hint", "")
+        report.reasons[drift] = f"{reason}: {hint}" if hint else reason
 
 
 def _drift(store: Store, channel: Channel, report: ReconcileReport) -> list[Drift]:

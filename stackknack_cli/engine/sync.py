@@ -19,7 +19,7 @@ from stackknack_cli.channels.base import Channel, PushStatus, ReturnLine
 from stackknack_cli.errors import ReconsentRequiredError, StackknackError
 from stackknack_cli.store import inventory, locks, outbox
 from stackknack_cli.store.db import Store, iso, utcnow
-from stackknack_cli.store.returns import ReturnOutcome
+from stackknack_cli.store.returns import COUNTED, ReturnOutcome
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ class ChannelReport:
     """Returns, cancellations and edits read (duplicates included)."""
     restocked: int = 0
     """Units they added back to the central count."""
+    journalled: list[dict[str, Any]] = field(default_factory=list)
+    """The returns applied in this run (one journal line each): ``sku``, ``cause``,
+    ``order_id``, ``line_id``, ``quantity``, ``applied``, ``status``, ``resolved``
+    (it acknowledged its sale's oversell)."""
     pushed: int = 0
     mismatches: int = 0
     pending: int = 0
@@ -192,6 +196,19 @@ def _report_returns(
         report.restocked += outcome.applied
         if outcome.status == "duplicate":
             continue
+        if outcome.status in COUNTED:
+            report.journalled.append(
+                {
+                    "sku": outcome.sku,
+                    "cause": line.cause,
+                    "order_id": line.order_id,
+                    "line_id": line.line_id,
+                    "quantity": line.quantity,
+                    "applied": outcome.applied,
+                    "status": outcome.status,
+                    "resolved": outcome.resolved,
+                }
+            )
         log.info(
             "%s: %s of %s/%s (%d units): %s, %d added back",
             name,

@@ -323,6 +323,9 @@ class Watcher:
                 f"{state.name}: OVERSELL of {oversell['sku']}, "
                 f"{oversell['missing']} missing"
             )
+        for done in report.journalled:
+            for line in activity.return_lines(state.name, done):
+                self.on_line(line)
         return None
 
     def _drain(

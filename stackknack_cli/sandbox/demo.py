@@ -21,7 +21,7 @@ from stackknack_cli.credentials import Credentials, FileStore
 from stackknack_cli.engine.linking import link_channel
 from stackknack_cli.engine.sync import SyncReport, run_sync, set_cursor
 from stackknack_cli.importers import read_csv
-from stackknack_cli.sandbox.runtime import CHANNELS, Sandbox
+from stackknack_cli.sandbox.runtime import CHANNELS, Sandbox, catalog_prices
 from stackknack_cli.store import inventory, open_store
 from stackknack_cli.store.db import Store, utcnow
 from stackknack_cli.store.inventory import ItemRecord
@@ -169,7 +169,10 @@ def run_demo(
                 store, records, cause=f"import {catalog.name}"
             )
             say(f"imported {catalog.name}: {written.written} SKUs")
-            sandbox.seed((r.sku, r.title, r.quantity) for r in records)
+            sandbox.seed(
+                ((r.sku, r.title, r.quantity) for r in records),
+                catalog_prices(catalog),
+            )
             say("listed the catalogue on all four simulators")
 
             _connect(store, sandbox, credentials)

@@ -3,9 +3,11 @@ and the demo do, and find a running sandbox from another process."""
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,41 @@ CATALOG = Path(__file__).parent / "data" / "sneakers.csv"
 CHANNELS = ("shopify", "clover", "ebay", "stockx")
 DEFAULT_ASK = "200"
 """The StockX ask price of seeded listings (StockX amounts are strings in dollars)."""
+
+
+def catalog_prices(path: Path) -> dict[str, Decimal]:
+    """Return the price of each SKU in a catalogue CSV that has them (a Shopify
+    product export's ``Variant SKU`` and ``Variant Price``, or ``sku`` and
+    ``price``); empty when it has none or cannot be read as text. Unreadable
+    prices are left out."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return _prices(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+
+
+def _prices(reader: Iterator[list[str]]) -> dict[str, Decimal]:
+    header = [name.strip().lower() for name in next(reader, [])]
+    sku_at = _column(header, "variant sku", "sku")
+    price_at = _column(header, "variant price", "price")
+    if sku_at is None or price_at is None:
+        return {}
+    prices: dict[str, Decimal] = {}
+    for row in reader:
+        if len(row) <= max(sku_at, price_at) or not row[sku_at].strip():
+            continue
+        try:
+            price = Decimal(row[price_at].strip())
+        except InvalidOperation:
+            continue
+        if price.is_finite() and price >= 0:
+            prices.setdefault(row[sku_at].strip(), price)
+    return prices
+
+
+def _column(header: list[str], *names: str) -> int | None:
+    return next((header.index(name) for name in names if name in header), None)
 
 
 def state_file() -> Path:
@@ -69,20 +106,34 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def seed(self, items: Iterable[tuple[str, str, int]]) -> int:
+    def seed(
+        self,
+        items: Iterable[tuple[str, str, int]],
+        prices: Mapping[str, Decimal] | None = None,
+    ) -> int:
         """List every (SKU, title, quantity) on all four channels; return how many.
 
-        On StockX a SKU must read as a style id and a size (``DZ5485-612-9.5``, or a
-        title ending in ``US 9.5``); others are left off StockX, as a reseller would.
+        ``prices`` (SKU to dollars) become the Shopify, Clover and eBay prices; a
+        SKU left out is priced 0 on Shopify and Clover. On StockX a SKU must read
+        as a style id and a size (``DZ5485-612-9.5``, or a title ending in
+        ``US 9.5``); others are left off StockX, as a reseller would.
         """
         from stackknack_cli.channels.stockx_catalog import sku_style_size
 
         rows = list(items)
         styles: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
         for sku, title, quantity in rows:
-            self.shopify.seed(sku, title=title, quantity=quantity)
-            self.clover.seed(name=title, sku=sku, quantity=quantity, price=0)
-            self.ebay.seed(sku, quantity=quantity, title=title)
+            price = (prices or {}).get(sku)
+            self.shopify.seed(
+                sku, title=title, quantity=quantity, price=f"{price or 0:.2f}"
+            )
+            cents = int(price * 100) if price is not None else 0
+            self.clover.seed(name=title, sku=sku, quantity=quantity, price=cents)
+            if price is None:
+                self.ebay.seed(sku, quantity=quantity, title=title)
+            else:
+                listed = f"{price:.2f}"
+                self.ebay.seed(sku, quantity=quantity, title=title, price=listed)
             parts = sku_style_size(sku, title)
             if parts is not None:
                 styles[parts[0]].append((sku, title, parts[1], quantity))

@@ -6,6 +6,7 @@ loopback host name, so a page in a browser cannot reach them by DNS rebinding.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from stackknack_cli.sandbox.server import Request, Response
@@ -38,7 +39,11 @@ class ControlRoutes:
                 return self._sell(body)
             if route == ("POST", "/_sandbox/orders/cancel"):
                 order_id = _order_id(body["order_id"])
-                self.sim.cancel_order(order_id)
+                self.sim.cancel_order(order_id, restock=_flag(body, "restock"))
+                return Response.json({"order": self.order_state(order_id)})
+            if route == ("POST", "/_sandbox/orders/fulfill"):
+                order_id = _order_id(body["order_id"])
+                self.sim.fulfill_order(order_id)
                 return Response.json({"order": self.order_state(order_id)})
             if route == ("POST", "/_sandbox/orders/refund"):
                 order_id = _order_id(body["order_id"])
@@ -78,6 +83,7 @@ class ControlRoutes:
                 policy=item.get("policy", "DENY"),
                 tracked=bool(item.get("tracked", True)),
                 bundle=bool(item.get("bundle", False)),
+                price=_price(item.get("price")),
             )
             seeded.append(self.variant_state(variant.id))
         return seeded
@@ -138,6 +144,7 @@ class ControlRoutes:
                         "sku": line.sku,
                         "quantity": line.quantity,
                         "currentQuantity": line.current_quantity,
+                        "fulfilled": line.fulfilled,
                     }
                     for line in order.line_items
                 ],
@@ -157,6 +164,26 @@ class ControlRoutes:
                     for refund in order.refunds
                 ],
             }
+
+
+def _flag(body: dict[str, Any], name: str, default: bool = True) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return value
+
+
+def _price(value: Any) -> str:
+    """Return a seeded price as Shopify's decimal string; 0.00 when left out."""
+    if value is None:
+        return "0.00"
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"price must be a number, not {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"price must be 0 or more, not {value!r}")
+    return f"{amount.quantize(Decimal('0.01'))}"
 
 
 def _order_id(value: Any) -> int:

@@ -528,8 +528,15 @@ class Shop:
         return order
 
     def fulfill_order(self, order_id: int) -> Order:
-        """Ship every open unit: committed and on_hand go down, available stays."""
+        """Ship every open unit: committed and on_hand go down, available stays.
+
+        Raises SaleRefusedError for a cancelled order or one with nothing to ship.
+        """
         order = self._order(order_id)
+        if order.cancelled_at is not None:
+            raise SaleRefusedError(f"order {order.name} is cancelled")
+        if all(line.current_quantity <= line.fulfilled for line in order.line_items):
+            raise SaleRefusedError(f"order {order.name} has nothing left to fulfil")
         for line in order.line_items:
             open_units = line.current_quantity - line.fulfilled
             level = self._line_level(line)

@@ -237,6 +237,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "why an oversell was acknowledged",
+        """
+        ALTER TABLE oversells ADD COLUMN resolution TEXT;
+        """,
+    ),
 ]
 
 

@@ -329,18 +329,27 @@ def stock_rows(store: Store, sku: str | None = None) -> list[dict[str, Any]]:
     )
     listings = store.query(
         "SELECT l.sku, l.channel, l.channel_ref, l.channel_quantity, l.active,"
-        " (SELECT count(*) FROM outbox o WHERE o.listing_id = l.id"
+        " t.target, (SELECT count(*) FROM outbox o WHERE o.listing_id = l.id"
         "  AND o.status IN ('pending', 'sending')) AS queued"
-        f" FROM listings l {where.replace('i.', 'l.')}",
+        " FROM listings l LEFT JOIN listing_targets t ON t.listing_id = l.id"
+        f" {where.replace('i.', 'l.')}",
         params,
     )
     by_sku: dict[str, dict[str, Any]] = {}
     for listing in listings:
+        quantity = listing["channel_quantity"]
         by_sku.setdefault(listing["sku"], {})[listing["channel"]] = {
             "ref": listing["channel_ref"],
-            "quantity": listing["channel_quantity"],
+            "quantity": quantity,
             "active": bool(listing["active"]),
             "queued": listing["queued"],
+            "target": listing["target"],
+            # More than it should show with no push on its way: a push went
+            # through and could not bring it down (Shopify's other counting
+            # locations holding more).
+            "above_target": None not in (quantity, listing["target"])
+            and quantity > listing["target"]
+            and not listing["queued"],
         }
     for item in items:
         item["channels"] = by_sku.get(item["sku"], {})

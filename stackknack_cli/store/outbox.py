@@ -37,11 +37,16 @@ def target_of(conn: sqlite3.Connection, listing_id: int) -> int:
 
 
 def enqueue_for_sku(
-    conn: sqlite3.Connection, sku: str, *, cause: str, only_changed: bool = True
+    conn: sqlite3.Connection,
+    sku: str,
+    *,
+    cause: str,
+    only_changed: bool = True,
+    channel: str | None = None,
 ) -> int:
     """Queue a push to every listing of ``sku`` whose known quantity differs from its
     target, or that is still offered at 0 (or to all of them with
-    ``only_changed=False``); return how many.
+    ``only_changed=False``); return how many. ``channel`` limits it to that channel.
 
     Must run inside the caller's write transaction.
     """
@@ -58,12 +63,16 @@ def enqueue_for_sku(
         if only_changed
         else ""
     )
+    params: tuple[str, ...] = (cause, now, now, now, sku)
+    if channel is not None:
+        condition += " AND t.channel = ?"
+        params += (channel,)
     cursor = conn.execute(
         "INSERT INTO outbox (channel, listing_id, target, cause, next_attempt_at,"
         " created_at, updated_at) SELECT t.channel, t.listing_id, t.target, ?, ?, ?, ?"
         " FROM listing_targets t JOIN listings l ON l.id = t.listing_id"
         " WHERE t.sku = ?" + condition + " ORDER BY t.channel",
-        (cause, now, now, now, sku),
+        params,
     )
     return cursor.rowcount
 

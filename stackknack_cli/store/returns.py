@@ -9,7 +9,9 @@ the line took.
 
 Statuses: ``restocked``; ``capped`` (fewer units added than returned, because they
 were never taken); ``not_restocked`` (the platform kept the units away);
-``before_sale`` (already left out of the sale when it was first read); ``no_sale``
+``before_sale`` (restocked units already left out of the sale when it was first
+read; units that did not come back stay in the sale, and their return is applied
+after it as ``not_restocked``); ``no_sale``
 (no applied sale of that line: nothing was taken).
 """
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackknack_cli.channels.base import ReturnLine
-from stackknack_cli.store import outbox
+from stackknack_cli.store import outbox, oversells
 from stackknack_cli.store.db import iso
 
 COUNTED = ("restocked", "capped", "not_restocked")
@@ -36,6 +38,8 @@ class ReturnOutcome:
     quantity: int
     applied: int
     available_after: int | None
+    resolved: bool = False
+    """It covered the units its sale line lacked: that oversell is acknowledged."""
 
 
 def apply_return(
@@ -49,7 +53,8 @@ def apply_return(
     """Record and apply one return inside the caller's write transaction.
 
     ``fresh`` holds the (order id, line id) of sale lines first recorded in this same
-    transaction: their quantity already leaves the return out. An applied return
+    transaction: their quantity already leaves a restocked return out, and still
+    holds the units of one that was not restocked. An applied return
     raises the central count in SQL, is journalled with its cause, updates what the
     selling channel holds when it put the units back itself, and queues pushes.
     """
@@ -82,7 +87,7 @@ def apply_return(
     ).fetchone()
     if row is None:
         return ReturnOutcome("duplicate", sku, back.quantity, 0, None)
-    if status not in COUNTED or sku is None:
+    if status not in COUNTED or sale is None or sku is None:
         return ReturnOutcome(status, sku, back.quantity, 0, None)
 
     (available,) = conn.execute(
@@ -113,8 +118,13 @@ def apply_return(
             " AND channel_quantity IS NOT NULL",
             (back.quantity, now, channel, sku),
         )
+    why = f"{back.cause} on {channel}: {reference}"
+    returned = _returned(conn, int(sale[0]))
+    resolved = oversells.resolve_if_covered(conn, int(sale[0]), returned, why, now)
     outbox.enqueue_for_sku(conn, sku, cause=f"{back.cause} {channel} {reference}")
-    return ReturnOutcome(status, sku, back.quantity, applied, int(available))
+    return ReturnOutcome(
+        status, sku, back.quantity, applied, int(available), resolved=resolved
+    )
 
 
 def _decide(
@@ -126,24 +136,30 @@ def _decide(
     """Return the status of a new return and how many units it adds back."""
     if sale is None or sale[1] is None or sale[4] == "unknown_sku":
         return "no_sale", 0
-    if (back.order_id, back.line_id) in fresh:
+    if (back.order_id, back.line_id) in fresh and back.restocked:
         return "before_sale", 0
     if not back.restocked:
         return "not_restocked", 0
 
     sale_id, _, wanted, took, _ = sale
+    earlier = _returned(conn, sale_id)
+    missing = int(wanted) - int(took)
+    # The units of this return are the next ones out of the line, after the earlier
+    # returns; those among the first ``missing`` were never taken.
+    start, end = earlier, min(earlier + back.quantity, int(wanted))
+    real = max(0, end - max(start, missing))
+    return ("restocked" if real == back.quantity else "capped"), real
+
+
+def _returned(conn: sqlite3.Connection, sale_id: int) -> int:
+    """Return how many units of the sale line its recorded returns took out."""
     marks = ",".join("?" for _ in COUNTED)
-    (earlier,) = conn.execute(
+    (units,) = conn.execute(
         "SELECT coalesce(sum(quantity), 0) FROM returns"
         f" WHERE sale_id = ? AND status IN ({marks})",
         (sale_id, *COUNTED),
     ).fetchone()
-    missing = int(wanted) - int(took)
-    # The units of this return are the next ones out of the line, after the earlier
-    # returns; those among the first ``missing`` were never taken.
-    start, end = int(earlier), min(int(earlier) + back.quantity, int(wanted))
-    real = max(0, end - max(start, missing))
-    return ("restocked" if real == back.quantity else "capped"), real
+    return int(units)
 
 
 def _cause(back: ReturnLine, status: str, applied: int) -> str:

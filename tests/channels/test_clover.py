@@ -240,6 +240,36 @@ def test_fetch_sales_counts_paid_lines_and_filters_in_milliseconds(
     assert batch.newest == datetime.fromtimestamp((base + 9) / 1000, tz=UTC)
 
 
+def test_fetch_sales_first_reading_counts_what_a_later_one_keeps_sold(
+    httpx_mock: HTTPXMock, client: httpx.Client, clock: FakeClock
+) -> None:
+    # Read after the sale, neither a refund of money that flags no line nor an
+    # exchange gives the unit back; read for the first time, both are still sales.
+    base = int(NOW * 1000) - 60_000
+    orders = [
+        order(
+            "O1",
+            [line("L1", "A"), line("L2", "B", refunded=True)],
+            modified=base + 5,
+            payment="REFUNDED",
+        ),
+        order("O2", [line("L3", "B", exchanged=True)], modified=base + 9),
+    ]
+    httpx_mock.add_callback(
+        fake_clover(orders, {"A": item("A"), "B": item("B")}), is_reusable=True
+    )
+
+    batch = make_channel(client, clock).fetch_sales(
+        datetime.fromtimestamp(NOW - 3600, tz=UTC)
+    )
+
+    assert [(s.line_id, s.sku) for s in batch.lines] == [
+        ("L1", "SKU-A"),
+        ("L3", "SKU-B"),
+    ]
+    assert [r.line_id for r in batch.returns] == ["L2"]
+
+
 def test_fetch_sales_clamps_the_start_to_ninety_days_and_says_so(
     httpx_mock: HTTPXMock,
     client: httpx.Client,

@@ -308,6 +308,47 @@ def test_fetch_sales_counts_current_quantity_and_skips_cancelled(
     assert body(lines_request)["variables"]["after"] == "lines-1"
 
 
+def test_fetch_sales_keeps_units_refunded_without_restock_in_the_sale(
+    httpx_mock: HTTPXMock, channel: ShopifyChannel
+) -> None:
+    # Both orders sold 3; each gave one unit back to stock and kept one away.
+    def refund(number: int, line_id: int, restock: str) -> dict[str, Any]:
+        node = {
+            "id": f"gid://shopify/RefundLineItem/{number}",
+            "quantity": 1,
+            "restockType": restock,
+            "location": None,
+            "lineItem": {"id": f"gid://shopify/LineItem/{line_id}"},
+        }
+        return {
+            "id": f"gid://shopify/Refund/{number}",
+            "createdAt": "2026-05-15T09:00:00Z",
+            "refundLineItems": {"pageInfo": {"hasNextPage": False}, "nodes": [node]},
+        }
+
+    open_order = order(1, "2026-05-15T09:00:00Z", [(11, "TEE-S", 1)])
+    open_order["lineItems"]["nodes"][0]["quantity"] = 3
+    open_order["refunds"] = [refund(1, 11, "CANCEL"), refund(2, 11, "NO_RESTOCK")]
+    cancelled = order(
+        2, "2026-05-15T10:00:00Z", [(21, "CAP", 0)], cancelled="2026-05-15T10:00Z"
+    )
+    cancelled["lineItems"]["nodes"][0]["quantity"] = 3
+    cancelled["refunds"] = [refund(3, 21, "CANCEL"), refund(4, 21, "NO_RESTOCK")]
+    httpx_mock.add_response(
+        url=ENDPOINT, json=page("orders", [open_order, cancelled], None)
+    )
+
+    batch = channel.fetch_sales(datetime(2026, 5, 15, 8, 0, tzinfo=UTC))
+
+    assert [(x.sku, x.quantity) for x in batch.lines] == [("TEE-S", 2), ("CAP", 2)]
+    assert [(x.cause, x.restocked) for x in batch.returns] == [
+        ("cancel", True),
+        ("refund", False),
+        ("cancel", True),
+        ("refund", False),
+    ]
+
+
 def test_push_sets_available_with_compare_and_idempotency_key(
     httpx_mock: HTTPXMock, channel: ShopifyChannel
 ) -> None:

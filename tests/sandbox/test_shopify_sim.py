@@ -731,3 +731,67 @@ def test_cancelling_records_a_cancel_refund_of_the_unshipped_units(
     assert (other["quantity"], other["restockType"]) == (1, "NO_RESTOCK")
     assert sim.available("CAP") == 2
     assert sim.quantity("CAP", "committed") == 0
+
+
+def test_sandbox_fulfils_an_order_so_a_return_can_be_refunded(
+    sim: ShopifySimulator, server: SimServer
+) -> None:
+    sim.seed("TEE", quantity=3)
+    order = sim.sell("TEE", 2)
+    url = server.base_url + "/_sandbox/orders/"
+
+    before = httpx.post(
+        url + "refund", json={"order_id": order, "sku": "TEE", "restock_type": "RETURN"}
+    )
+    shipped = httpx.post(url + "fulfill", json={"order_id": order})
+    shipped_again = httpx.post(url + "fulfill", json={"order_id": order})
+    returned = httpx.post(
+        url + "refund", json={"order_id": order, "sku": "TEE", "restock_type": "RETURN"}
+    )
+
+    assert before.status_code == 422
+    assert shipped.status_code == 200
+    assert shipped.json()["order"]["lineItems"][0]["fulfilled"] == 2
+    assert shipped_again.status_code == 422
+    assert "nothing left to fulfil" in shipped_again.json()["errors"][0]
+    assert returned.status_code == 200
+    assert sim.quantity("TEE", "committed") == 0
+    assert (sim.available("TEE"), sim.quantity("TEE", "on_hand")) == (2, 2)
+
+
+def test_sandbox_cancels_without_restock_when_asked(
+    sim: ShopifySimulator, server: SimServer
+) -> None:
+    sim.seed("CAP", quantity=3)
+    order = sim.sell("CAP", 2)
+
+    bad = httpx.post(
+        server.base_url + "/_sandbox/orders/cancel",
+        json={"order_id": order, "restock": "no"},
+    )
+    kept = httpx.post(
+        server.base_url + "/_sandbox/orders/cancel",
+        json={"order_id": order, "restock": False},
+    )
+
+    assert bad.status_code == 400
+    assert kept.status_code == 200
+    refund = kept.json()["order"]["refunds"][0]["refundLineItems"][0]
+    assert refund["restockType"] == "NO_RESTOCK"
+    assert sim.available("CAP") == 1
+
+
+def test_sandbox_products_take_a_price(
+    sim: ShopifySimulator, client: httpx.Client, server: SimServer
+) -> None:
+    url = server.base_url + "/_sandbox/products"
+
+    seeded = httpx.post(url, json={"sku": "MUG", "quantity": 1, "price": "12.5"})
+    refused = httpx.post(url, json={"sku": "JUG", "price": "twelve"})
+    query = "{ productVariants(first: 5) { nodes { sku price } } }"
+    found = gql(client, query)["data"]["productVariants"]["nodes"]
+
+    assert seeded.status_code == 201
+    assert refused.status_code == 400
+    assert "price must be a number" in refused.json()["errors"][0]
+    assert found == [{"sku": "MUG", "price": "12.50"}]
