@@ -57,6 +57,7 @@ from stackknack_cli.channels.ebay_writes import (
 from stackknack_cli.channels.http import RetryPolicy
 from stackknack_cli.errors import ChannelError, ChannelUnavailableError
 from stackknack_cli.store.usage import DailyUsage
+from stackknack_cli.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def _cancelled_lines(
     listing is pushed the new count; if eBay did relist, the push finds more than
     expected and writes the central count.
     """
-    occurred = _parse_time(status.get("cancelledDate")) or _parse_time(
+    occurred = parse_time(status.get("cancelledDate")) or parse_time(
         order.get("lastModifiedDate")
     )
     found = []
@@ -111,15 +112,6 @@ def _cancelled_lines(
             )
         )
     return found
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _ship_quantity(item: Mapping[str, Any]) -> int:
@@ -288,7 +280,7 @@ class EbayChannel:
         cancelled = 0
         listed = self._offer_listings()
         for order in self._orders(since):
-            modified = _parse_time(order.get("lastModifiedDate"))
+            modified = parse_time(order.get("lastModifiedDate"))
             if modified is not None and (newest is None or modified > newest):
                 newest = modified
             order_id = str(order.get("orderId") or "")
@@ -300,7 +292,7 @@ class EbayChannel:
                 cancelled += 1
                 returns.extend(_cancelled_lines(order_id, order, status))
                 continue
-            occurred = _parse_time(order.get("creationDate"))
+            occurred = parse_time(order.get("creationDate"))
             for line in order.get("lineItems") or []:
                 quantity = line.get("quantity")
                 if not isinstance(quantity, int) or quantity <= 0:

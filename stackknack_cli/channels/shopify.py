@@ -39,6 +39,7 @@ from stackknack_cli.channels.shopify_auth import TokenProvider
 from stackknack_cli.channels.shopify_graphql import ShopifyGraphQL
 from stackknack_cli.channels.shopify_returns import order_returns
 from stackknack_cli.errors import ChannelError, ConfigError
+from stackknack_cli.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class ShopifyChannel:
         newest: datetime | None = None
         counting = {r for r in (self.location_id, *self.count_location_ids) if r}
         for order in self.graphql.paginate(q.ORDERS, variables, ("orders",)):
-            updated = _parse_time(order.get("updatedAt"))
+            updated = parse_time(order.get("updatedAt"))
             if updated is not None and (newest is None or updated > newest):
                 newest = updated
             nodes = self._line_nodes(order)
@@ -442,7 +443,7 @@ class ShopifyChannel:
     def _sale_lines(
         self, order: Json, nodes: Sequence[Json], returns: Sequence[ReturnLine]
     ) -> Iterator[SaleLine]:
-        occurred = _parse_time(order.get("createdAt"))
+        occurred = parse_time(order.get("createdAt"))
         back: Counter[str] = Counter()
         kept: Counter[str] = Counter()
         for gone in returns:
@@ -637,15 +638,3 @@ def _available(level: Json | None) -> tuple[int, bool]:
 def _sku(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return (
-        moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    )

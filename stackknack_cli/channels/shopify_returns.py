@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from stackknack_cli.channels import shopify_queries as q
 from stackknack_cli.channels.base import ReturnLine
 from stackknack_cli.channels.shopify_graphql import ShopifyGraphQL
+from stackknack_cli.times import parse_time
 
 Json = dict[str, Any]
 
@@ -47,7 +48,7 @@ def order_returns(
     found: list[ReturnLine] = []
     refunded: Counter[str] = Counter()
     for refund, nodes in _refunds(graphql, order):
-        occurred = _parse_time(refund.get("createdAt"))
+        occurred = parse_time(refund.get("createdAt"))
         for node in nodes:
             back = _refund_line(order, refund, node, counting, occurred)
             if back is not None:
@@ -91,7 +92,7 @@ def _refund_line(
 def _edits(
     order: Json, lines: Sequence[Json], refunded: Counter[str]
 ) -> Iterator[ReturnLine]:
-    occurred = _parse_time(order.get("updatedAt"))
+    occurred = parse_time(order.get("updatedAt"))
     for node in lines:
         line_id = str(node.get("id") or "")
         ordered = node.get("quantity")
@@ -138,13 +139,3 @@ def _refunds(graphql: ShopifyGraphQL, order: Json) -> list[tuple[Json, list[Json
             nodes.extend(graphql.paginate(q.REFUND_LINES, variables, path))
         complete.append((refund, nodes))
     return complete
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -44,6 +44,7 @@ from stackknack_cli.channels.stockx_auth import RECONNECT, StockXTokens
 from stackknack_cli.channels.stockx_pacer import DailyPacer
 from stackknack_cli.errors import ChannelError, CredentialError
 from stackknack_cli.store.usage import DailyUsage
+from stackknack_cli.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +71,6 @@ CANCEL_EVERY = 600.0
 ``watch`` keeps its polls to about one request each, as its pacing assumes."""
 
 Params = Sequence[tuple[str, str | int]]
-
-
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def message_of(response: httpx.Response) -> str:

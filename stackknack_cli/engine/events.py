@@ -18,10 +18,10 @@ import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from stackknack_cli.engine.webhooks import clover, ebay, shopify
 from stackknack_cli.store.db import Store, iso, utcnow
+from stackknack_cli.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,6 @@ class PollPlan:
         self.event_ids.setdefault(channel, []).append(event_id)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _wants_read(
     channel: str, topic: str | None, body: bytes, merchant: str | None
 ) -> tuple[bool, datetime | None]:
@@ -80,7 +70,7 @@ def _wants_read(
             or payload.get("created_at")
             or (edit.get("created_at") if isinstance(edit, dict) else None)
         )
-        return True, _parse_time(stamp)
+        return True, parse_time(stamp)
     if channel == "clover":
         stamps = [
             stamp
@@ -97,7 +87,7 @@ def _wants_read(
         if topic not in ebay.ORDER_TOPICS:
             return False, None
         notification = payload.get("notification") or {}
-        return True, _parse_time(notification.get("eventDate"))
+        return True, parse_time(notification.get("eventDate"))
     return False, None
 
 
