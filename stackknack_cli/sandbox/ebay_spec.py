@@ -34,7 +34,7 @@ def _load(path: Path) -> dict[str, Any] | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        log.warning("ebay sim: %s is absent; request bodies are not validated", path)
+        log.info("ebay sim: %s is absent; request bodies are not validated", path)
         return None
     return document if isinstance(document, dict) else None
 

@@ -59,10 +59,10 @@ def subset_schema() -> GraphQLSchema:
 def published_schema(path: Path = PUBLISHED_SCHEMA) -> GraphQLSchema | None:
     """Return Shopify's published Admin schema patched to 2026-04, or None if absent.
 
-    Reads the introspection file once per process; logs one warning when it is missing.
+    Reads the introspection file once per process; logs once (info) when it is missing.
     """
     if not path.exists():
-        log.warning(
+        log.info(
             "shopify simulator: %s is absent; validation against the published "
             "schema is skipped",
             path,

@@ -393,7 +393,7 @@ def test_absent_published_schema_skips_validation(
 ) -> None:
     missing = tmp_path / "absent.json.gz"
 
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO"):
         assert shopify_schema.published_schema(missing) is None
         assert shopify_schema.published_schema(missing) is None
 
