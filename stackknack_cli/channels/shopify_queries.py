@@ -85,7 +85,7 @@ nodes { id quantity restockType location { id } lineItem { id } }
 REFUND_LINE_NODE_COST = 3
 REFUNDS_PER_ORDER = 3
 """Refunds read with an order; an order with more has them read one by one."""
-REFUND_LINES_PER_REFUND = 10
+REFUND_LINES_PER_REFUND = 3
 # Shopify's page on costs does not say how a plain list (``refunds``) is charged;
 # each refund is priced as if charged on its own, which can only overestimate.
 REFUND_COST = 1 + connection_cost(REFUND_LINES_PER_REFUND, REFUND_LINE_NODE_COST)
