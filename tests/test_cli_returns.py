@@ -344,6 +344,27 @@ def test_clover_refund_comes_back_once_whoever_restocked(
     assert _causes(cli) == [(-1, "sale"), (1, "return")]
 
 
+def test_clover_restocked_refund_of_an_oversold_sale_is_pushed_back_to_zero(
+    cli, clover
+) -> None:
+    sim, url = clover
+    cli(
+        "connect", "clover", "--merchant", sim.merchant_id, "--base-url", url,
+        stdin=sim.api_token + "\n",
+    )  # fmt: skip
+    cli("import", "clover")
+    cli("adjust", SKU, "=0", "--reason", "sold at a fair")
+    cli("sync")
+    order = sim.sell(SKU, 1)  # the till sells a pair that is not there
+    cli("sync")
+    sim.refund(order, restock=True)  # Clover puts the pair that never was back
+
+    cli("sync")
+
+    assert _central(cli) == 0
+    assert sim.stock(SKU) == 0  # not left on sale at the till
+
+
 # eBay
 
 

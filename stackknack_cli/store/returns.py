@@ -118,6 +118,16 @@ def apply_return(
             " AND channel_quantity IS NOT NULL",
             (back.quantity, now, channel, sku),
         )
+    elif back.restocked:
+        # Whether the channel put the units back itself is not said (a Clover
+        # refund may or may not restock the item): what it holds is unknown, so
+        # the push below writes the central count whatever it finds, even when
+        # that count did not change (an oversold unit coming back adds nothing).
+        conn.execute(
+            "UPDATE listings SET channel_quantity = NULL, updated_at = ?"
+            " WHERE channel = ? AND sku = ?",
+            (now, channel, sku),
+        )
     why = f"{back.cause} on {channel}: {reference}"
     returned = _returned(conn, int(sale[0]))
     resolved = oversells.resolve_if_covered(conn, int(sale[0]), returned, why, now)
