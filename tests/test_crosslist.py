@@ -168,9 +168,12 @@ def test_real_run_creates_and_links_and_a_rerun_creates_nothing(cli, sims) -> No
     item = sims.clover.item("DD1391-100-9")
     assert (item.name, item.price, item.quantity) == ("Dunk Low Panda / US 9", 12000, 2)
     offers = sims.ebay.offers_of("DD1391-100-10")
+    # No quantity of its own: the offer follows the inventory item's, which syncs
+    # keep current, so it lists today's count whenever the seller publishes it.
     assert [(o.status, o.price, o.available) for o in offers] == [
-        ("UNPUBLISHED", "130.00", 1)
+        ("UNPUBLISHED", "130.00", None)
     ]
+    assert sims.ebay.items["DD1391-100-10"].quantity == 1
     assert sims.ebay.items["DD1391-100-10"].title == "Dunk Low Panda / US 10"
     stock = {row["sku"]: row for row in cli("stock", "--json").json()}
     assert set(stock["DD1391-100-9"]["channels"]) == {
@@ -198,6 +201,19 @@ def test_real_run_creates_and_links_and_a_rerun_creates_nothing(cli, sims) -> No
     assert len(_writes(sims.clover.requests)) == clover_writes
     assert len(_writes(sims.ebay.requests)) == ebay_writes
     assert len(sims.ebay.offers_of("DD1391-100-9")) == 1
+
+
+def test_an_unpublished_offer_lists_the_count_of_the_day_it_is_published(
+    cli, sims
+) -> None:
+    _connect_all(cli, sims)
+    _import_everywhere(cli)
+    (offer,) = sims.ebay.offers_of("DD1391-100-10")
+
+    cli("adjust", "DD1391-100-10", "+2", "--reason", "restock")
+    cli("sync")
+
+    assert sims.ebay.listed_quantity(offer) == 3
 
 
 def test_a_run_cut_off_before_linking_finds_what_it_made(cli, sims) -> None:

@@ -106,11 +106,13 @@ def stage_offer(
         count = (ship or {}).get("quantity")
         held = count if isinstance(count, int) else 0
 
+    # No availableQuantity: it would override the inventory item's quantity, which
+    # is what stackknack keeps current (an unpublished offer is not revised), so
+    # the offer shows today's count whenever the seller publishes it.
     offer = {
         "sku": sku,
         "marketplaceId": api.marketplace_id,
         "format": "FIXED_PRICE",
-        "availableQuantity": held,
         "pricingSummary": {"price": {"value": price, "currency": currency}},
     }
     response = api.post(f"{INVENTORY}/offer", offer)
