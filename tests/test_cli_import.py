@@ -211,9 +211,33 @@ def test_reports_leave_another_programs_database_alone(cli, tmp_path) -> None:
     conn.commit()
     conn.close()
 
-    result = cli("--db", str(other), "stock", "--json")
+    csv = tmp_path / "a.csv"
+    csv.write_text("sku,quantity\nA1,2\n")
+    results = [
+        cli("--db", str(other), *args)
+        for args in (("stock", "--json"), ("doctor",), ("import", "csv", str(csv)))
+    ]
 
-    assert result.code == 1
-    assert "is not a stackknack database" in result.err
+    assert [r.code for r in results] == [1, 1, 1]
+    assert all("holds another program's tables" in r.err for r in results)
     tables = sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall()
     assert tables == [("notes",)]
+
+
+def test_damaged_database_is_named_damaged_by_every_command(cli, tmp_path) -> None:
+    csv = tmp_path / "a.csv"
+    csv.write_text("sku,quantity\n" + "".join(f"S{n},{n}\n" for n in range(3000)))
+    path = tmp_path / "w.db"
+    assert cli("--db", str(path), "import", "csv", str(csv)).code == 0
+    with open(path, "r+b") as damaged:
+        damaged.seek(4096 * 2)
+        damaged.write(bytes(range(256)) * 32)
+
+    results = [
+        cli("--db", str(path), *args)
+        for args in (("doctor",), ("stock",), ("adjust", "S1", "+1", "--reason", "x"))
+    ]
+
+    assert [r.code for r in results] == [1, 1, 1]
+    assert all("restore a backup" in r.err for r in results)
+    assert all("Traceback" not in r.err for r in results)

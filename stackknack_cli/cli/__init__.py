@@ -8,6 +8,7 @@ down or lagging); 4 an oversell was flagged; 5 a channel needs a new consent;
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from typing import Annotated
 
@@ -127,6 +128,16 @@ def run(args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.err.print("\ninterrupted; nothing is lost, the next run continues")
         return 130
+    except sqlite3.DatabaseError as exc:
+        # Met past opening (a damaged page is found only when it is read).
+        from stackknack_cli import config
+        from stackknack_cli.cli import state
+
+        console.error(
+            f"database {config.db_path(state.db_option)}: {exc}; if it is damaged, "
+            "restore a backup (docs/operations.md)"
+        )
+        return 1
     return 0
 
 

@@ -31,10 +31,9 @@ def opened_store(*, create: bool = True) -> Iterator[Store]:
             f"no database at {path}; check --db or STACKKNACK_DB, or start with "
             "stackknack import csv or stackknack connect"
         )
-    if not create and not is_stackknack_database(path):
-        raise ConfigError(
-            f"{path} is not a stackknack database; check --db or STACKKNACK_DB"
-        )
+    problem = database_problem(path, create=create)
+    if problem is not None:
+        raise ConfigError(f"{path} {problem}")
     store = open_store(path)
     try:
         yield store
@@ -42,25 +41,41 @@ def opened_store(*, create: bool = True) -> Iterator[Store]:
         store.close()
 
 
-def is_stackknack_database(path: Path) -> bool:
-    """Tell, reading only, whether ``path`` holds a stackknack database."""
+def database_problem(path: Path, *, create: bool) -> str | None:
+    """Say, reading only, why ``path`` cannot be used as stackknack's database
+    (None: it can). Another program's SQLite file is never written to, even by a
+    command that may create the database."""
     import sqlite3
 
     if path.is_dir():
-        return False
+        return "is a folder, not a database file; check --db or STACKKNACK_DB"
+    if not path.exists() or path.stat().st_size == 0:
+        return None
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            row = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-            ).fetchone()
-            return bool(
-                row
-                and conn.execute(
-                    "SELECT 1 FROM meta WHERE key = 'install_id'"
-                ).fetchone()
-            )
+            tables = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
+            if "meta" in tables and conn.execute(
+                "SELECT 1 FROM meta WHERE key = 'install_id'"
+            ).fetchone():
+                return None
         finally:
             conn.close()
-    except sqlite3.DatabaseError:
-        return False
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return "is not a database file; check --db or STACKKNACK_DB"
+        return f"is damaged ({exc}); restore a backup (docs/operations.md)"
+    if tables:
+        return (
+            "holds another program's tables, not stackknack's; "
+            "check --db or STACKKNACK_DB"
+        )
+    if create:
+        return None
+    return "is not a stackknack database; check --db or STACKKNACK_DB"
+
