@@ -60,9 +60,12 @@ def database_problem(path: Path, *, create: bool) -> str | None:
                     "SELECT name FROM sqlite_master WHERE type = 'table'"
                 )
             }
-            if "meta" in tables and conn.execute(
-                "SELECT 1 FROM meta WHERE key = 'install_id'"
-            ).fetchone():
+            if (
+                "meta" in tables
+                and conn.execute(
+                    "SELECT 1 FROM meta WHERE key = 'install_id'"
+                ).fetchone()
+            ):
                 return None
         finally:
             conn.close()
@@ -78,4 +81,3 @@ def database_problem(path: Path, *, create: bool) -> str | None:
     if create:
         return None
     return "is not a stackknack database; check --db or STACKKNACK_DB"
-
