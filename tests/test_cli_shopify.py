@@ -262,6 +262,12 @@ def test_watch_listen_address_it_cannot_use_is_one_clear_line(cli, shop) -> None
             for listen in (taken, "127.0.0.1:99999")
         }
     every = cli("watch", "--plain", "--every", "shopfy=10")
+    # An address not on this machine (TEST-NET-1): warned as not loopback, then
+    # refused by the bind; nothing is sent anywhere.
+    foreign = cli("watch", "--plain", "--webhooks", "--listen", "192.0.2.1:8787")
+    assert foreign.code == 1
+    assert "not loopback" in foreign.err
+    assert "cannot listen there" in foreign.err
 
     for listen, outcome in outcomes.items():
         assert outcome.code == 1, listen

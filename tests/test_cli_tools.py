@@ -72,6 +72,9 @@ def test_adjust_refuses_unknown_sku_and_malformed_change(cli) -> None:
     malformed = cli("adjust", "DUNK-9", "two", "--reason", "x")
     assert malformed.code == 1
     assert "+2, -1 or =5" in malformed.err
+    silent = cli("adjust", "DUNK-9", "+1", "--reason", " ")
+    assert silent.code == 1
+    assert "--reason is empty" in silent.err
 
 
 def test_adjust_says_when_it_removed_fewer_than_asked(cli, clover) -> None:

@@ -32,6 +32,8 @@ def adjust(
     if match is None:
         raise InputError(f"change {change!r} must look like +2, -1 or =5")
     sign, amount = match.group(1), int(match.group(2))
+    if not reason.strip():
+        raise InputError("--reason is empty: say why, it is kept in the journal")
     cause = f"adjust: {reason}"
     with opened_store(create=False) as store:
         before = store.scalar("SELECT available FROM items WHERE sku = ?", (sku,))

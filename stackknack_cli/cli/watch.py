@@ -218,6 +218,12 @@ def _start_listener(
             "no webhook secret is set; run: stackknack webhooks set-secret shopify"
         )
     host, port = _address(listen)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.warn(
+            f"listening on {host}, not loopback: anyone who can reach this machine "
+            "can post to it (signatures are still checked); prefer 127.0.0.1 behind "
+            "a tunnel or reverse proxy (docs/watch.md)"
+        )
     try:
         listener = Listener(
             store.path,
