@@ -275,3 +275,22 @@ def test_empty_location_at_connect_is_refused(cli, shop) -> None:
     assert result.code == 1
     assert "--location" in result.err
     assert result.err.count("\n") == 1
+
+
+def test_dry_run_names_what_a_new_counting_location_would_lower_and_saves_nothing(
+    cli, shop
+) -> None:
+    sim, url = shop
+    _connect(cli, sim, url, "--location", "Warehouse")
+    cli("import", "shopify")  # central: Panda 2, Bone 1 (the Warehouse alone)
+
+    dry = cli("shopify", "locations", "--count", "Consignment", "--dry-run")
+
+    assert dry.code == 0, dry.err
+    assert "nothing saved" in dry.out
+    assert f"{PANDA}: Shopify would hold 7, its target is 2" in dry.out
+    assert "lower the push location" in dry.out
+    assert BONE not in dry.out
+    assert _pushes_to(cli, "shopify") == 0
+    shown = cli("shopify", "locations", "--json").json()["locations"]
+    assert [row["name"] for row in shown if row["counts"]] == ["Warehouse"]

@@ -46,6 +46,13 @@ def locations(
             "linked item (their pushes are refused until it does).",
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Read Shopify and say what the change would do; save nothing.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show or change which locations count and which receives the pushes.
@@ -78,8 +85,15 @@ def locations(
                 console.warn(f"{name} is no longer active; it stops counting")
             moved = plan.push.id != settings.get("location_id")
             change = change_locations(
-                store, channel, plan, refuse_unstocked=moved and not force
+                store,
+                channel,
+                plan,
+                refuse_unstocked=moved and not force and not dry_run,
+                dry_run=dry_run,
             )
+            if dry_run:
+                _preview(change)
+                return
             settings.update(plan.settings())
             console.info(
                 f"{change.listings} listing(s) read again, {change.changed} "
@@ -91,6 +105,24 @@ def locations(
                     f"{line}; their pushes are refused until they are stocked there"
                 )
     _show(active, settings, as_json)
+
+
+def _preview(change: Any) -> None:
+    """Say what a location change would do, writing nothing."""
+    from stackknack_cli.engine.locations import unstocked_line
+
+    console.out.print(
+        f"dry run: {change.plan.describe()}; {change.listings} listing(s) read, "
+        f"{change.changed} would change; nothing saved"
+    )
+    for sku, holds, target in change.off_target:
+        verb = "lower" if holds > target else "raise"
+        console.out.print(
+            f"  {console.escape(sku)}: Shopify would hold {holds}, its target is "
+            f"{target}; the next sync would {verb} the push location"
+        )
+    if change.unstocked:
+        console.warn(unstocked_line(change.unstocked, change.plan.push.name))
 
 
 def _show(active: list[Location], settings: dict[str, Any], as_json: bool) -> None:

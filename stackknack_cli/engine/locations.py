@@ -37,6 +37,9 @@ class LocationChange:
     unstocked: tuple[str, ...] = ()
     """SKUs of linked listings the push location does not stock (Shopify refuses
     their pushes with ITEM_NOT_STOCKED_AT_LOCATION)."""
+    off_target: tuple[tuple[str, int, int], ...] = ()
+    """(SKU, what Shopify would hold, its target) of each listing that would hold
+    other than its target under the new choice; the next sync writes those."""
 
 
 def change_locations(
@@ -45,6 +48,7 @@ def change_locations(
     plan: LocationPlan,
     *,
     refuse_unstocked: bool = False,
+    dry_run: bool = False,
 ) -> LocationChange:
     """Record ``plan`` as the Shopify channel's locations; re-read the listings and
     queue a push for each one that holds other than its target.
@@ -53,6 +57,7 @@ def change_locations(
     when Shopify cannot be read, the settings stay as they were. Holds the channel's
     drain lock meanwhile; raises ``ConfigError`` when another process is sending, and
     with ``refuse_unstocked`` when the push location does not stock a linked item.
+    With ``dry_run`` nothing is written: the result says what would change.
     """
     with locks.held(store, channel.name, purpose="locations") as blocker:
         if blocker is not None:
@@ -81,6 +86,33 @@ def change_locations(
                 "their pushes: stock them there in the Shopify admin, or pass --force"
             )
 
+        targets = dict(
+            store.conn.execute(
+                "SELECT listing_id, target FROM listing_targets WHERE channel = ?",
+                (channel.name,),
+            ).fetchall()
+        )
+        held = {
+            row["id"]: sum(live[row["channel_ref"]].levels)
+            for row in rows
+            if row["channel_ref"] in live
+        }
+        off_target = tuple(
+            (row["sku"], held[row["id"]], targets[row["id"]])
+            for row in rows
+            if row["id"] in held
+            and row["id"] in targets
+            and held[row["id"]] != targets[row["id"]]
+        )
+        if dry_run:
+            changed = sum(
+                1
+                for row in rows
+                if held.get(row["id"], row["channel_quantity"])
+                != row["channel_quantity"]
+            )
+            return LocationChange(plan, len(rows), changed, 0, unstocked, off_target)
+
         changed = queued = 0
         now = iso(utcnow())
         with store.transaction() as conn:
@@ -103,7 +135,7 @@ def change_locations(
                     conn, row["sku"], cause="shopify locations", channel=channel.name
                 )
     log.info("shopify: %s; %d listing(s) changed", plan.describe(), changed)
-    return LocationChange(plan, len(rows), changed, queued, unstocked)
+    return LocationChange(plan, len(rows), changed, queued, unstocked, off_target)
 
 
 def unstocked_line(skus: Sequence[str], location: str, *, shown: int = 5) -> str:
