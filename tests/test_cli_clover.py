@@ -96,6 +96,9 @@ def test_import_links_by_sku_and_sync_pushes_a_csv_change(
 ) -> None:
     sim, url = clover
     assert _connect(cli, sim, url).code == 0
+    planned = cli("import", "clover", "--dry-run")
+    assert "would link 2 by SKU" in planned.out
+    assert "queued" not in planned.out.replace("would be queued", "")
     linked = cli("import", "clover", "--json").json()
     assert (linked["linked"], linked["created"]) == (2, 2)
 

@@ -300,9 +300,10 @@ def _print_crosslist(report: CrosslistReport) -> None:
 
 def _print_link(report: LinkReport, dry_run: bool) -> None:
     verb = "would link" if dry_run else "linked"
+    queued = "would be queued" if dry_run else "queued"
     console.out.print(
         f"{report.channel}: {report.listings} listings; {verb} {report.linked} by SKU"
-        f" ({report.created} new SKUs), {report.pushes} push(es) queued"
+        f" ({report.created} new SKUs), {report.pushes} push(es) {queued}"
     )
     if report.no_sku:
         console.warn(
