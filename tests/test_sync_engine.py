@@ -369,6 +369,59 @@ def test_refusal_of_a_retried_write_that_had_landed_is_recognised(store) -> None
     assert pos.quantities == shop.quantities == {"A": 3}
 
 
+def test_landed_write_still_explains_a_drop_once_the_late_sale_is_read(store) -> None:
+    shop = FakeChannel("shopify", {"A": 5})
+    pos = FakeChannel("clover", {"A": 5})
+    _setup(store, {"A": 5}, shop, pos)
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    sync.ingest_sales(store, shop, sync.ChannelReport())
+    (entry,) = outbox.claim(store, "clover", limit=10)
+    pos.quantities["A"] = entry.target  # landed: 4; then the process died
+    store.conn.execute("UPDATE outbox SET lease_until = '2000-01-01T00:00:00.000Z'")
+    pos.quantities["A"] = 3  # the till sells one; its order is not readable yet
+
+    waiting = run_sync(store, {"shopify": shop, "clover": pos})
+    pos.sales.append((utcnow(), SaleLine("t1", "1", 1, sku="A")))
+    store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert waiting.queued == 1  # nothing explained the drop yet
+    assert report.queued == 0
+    assert store.scalar("SELECT available FROM items") == 3
+    assert pos.quantities == shop.quantities == {"A": 3}
+
+
+def test_a_failed_check_on_an_asynchronous_write_keeps_checking_it(store) -> None:
+    shop = FakeChannel("shopify", {"A": 2})
+    pos = FakeChannel("clover", {"A": 2})
+    _setup(store, {"A": 2}, shop, pos)
+    seen: list[str | None] = []
+
+    def asynchronous(pushes):
+        results = []
+        for push in pushes:
+            seen.append(push.operation)
+            if push.operation is None:
+                results.append(
+                    PushResult(push.entry_id, PushStatus.PENDING, operation="op-1")
+                )
+            elif len(seen) == 2:  # the status check failed in passing
+                results.append(PushResult(push.entry_id, PushStatus.RETRY))
+            else:
+                pos.quantities["A"] = push.target
+                results.append(PushResult(push.entry_id, PushStatus.DONE, holds=1))
+        return results
+
+    pos.push = asynchronous
+    shop.sell("A", SaleLine("s1", "1", 1, sku="A"), utcnow())
+    for _ in range(3):
+        run_sync(store, {"shopify": shop, "clover": pos})
+        store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+
+    assert seen == [None, "op-1", "op-1"]
+    assert pos.quantities == {"A": 1}
+
+
 def test_count_that_comes_back_before_the_push_leaves_is_not_pushed(store) -> None:
     shop = FakeChannel("shopify", {"A": 1})
     pos = FakeChannel("clover", {"A": 1})

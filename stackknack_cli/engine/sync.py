@@ -258,6 +258,9 @@ def _resolve_mismatch(
                 f"{entry.channel} holds {holds}, expected {known}; "
                 "waiting for its sale",
                 delay=15,
+                # A cut-off write of this entry stays a possible explanation: the
+                # sale read next may complete it (see _landed_unrecorded).
+                uncertain=_was_cut_off(conn, entry.id),
             )
             conn.execute(
                 "UPDATE outbox SET waiting_since = coalesce(waiting_since, ?)"
@@ -286,6 +289,13 @@ def _resolve_mismatch(
             ),
         )
         return "pending"
+
+
+def _was_cut_off(conn: sqlite3.Connection, entry_id: int) -> bool:
+    row = conn.execute(
+        "SELECT interrupted FROM outbox WHERE id = ?", (entry_id,)
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _landed_unrecorded(
@@ -386,6 +396,11 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                         delay=30 * (entry.attempts + 1) if refused else RETRY_SECONDS,
                         refused=refused,
                         permanent=refused and result.permanent,
+                        # A passing failure to check on an asynchronous write keeps
+                        # it: the write goes on at the platform either way.
+                        operation=None
+                        if refused
+                        else (result.operation or entry.operation),
                         uncertain=not refused or result.uncertain,
                     )
                     if status == "dead":
@@ -397,7 +412,13 @@ def _drain_locked(store: Store, channel: Channel, report: ChannelReport) -> None
                             result.reason,
                         )
             for entry in by_id.values():  # no result came back for these
-                outbox.retry_later(conn, entry.id, "no result from channel", delay=30)
+                outbox.retry_later(
+                    conn,
+                    entry.id,
+                    "no result from channel",
+                    delay=30,
+                    operation=entry.operation,
+                )
 
         if mismatched:
             report.mismatches += len(mismatched)
