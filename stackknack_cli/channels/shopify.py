@@ -110,8 +110,8 @@ class ShopifyChannel:
         self.endpoint = self.graphql.endpoint
         self.use_locations(location_id, count_location_ids)
 
-    # TODO: count only order lines assigned to a counting location: every Shopify
-    # order is a sale today, since telling where a line ships needs fulfillment orders.
+    # TODO: count only lines shipped from counting locations: needs fulfillment orders
+    # (every Shopify order counts as a sale today, whichever location ships it).
     def use_locations(self, push_id: str | None, count_ids: Sequence[str]) -> None:
         """Push to ``push_id``; count it and ``count_ids`` towards what is held."""
         self.location_id = push_id
