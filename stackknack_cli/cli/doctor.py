@@ -75,12 +75,18 @@ def _channel_checks(
     from stackknack_cli.channels import registry
     from stackknack_cli.channels.http import RetryPolicy
     from stackknack_cli.engine import doctor as checks
+    from stackknack_cli.store.usage import shared_usage
 
     quick = RetryPolicy(attempts=2, base_wait=0.2)
+    # The day's StockX budget and spacing are shared with watch and sync.
+    usage = shared_usage(store)
     with registry.http_client(config.base_url) as client:
 
         def probe() -> str:
-            return registry.build(config, credentials, client, policy=quick).check()
+            built = registry.build(
+                config, credentials, client, policy=quick, usage=usage
+            )
+            return built.check()
 
         found = [
             checks.check_channel(config.name, probe),
@@ -93,4 +99,6 @@ def _channel_checks(
             found.extend(checks.check_shopify_listings(store, channel, config.settings))
             if credentials.get("shopify", "webhook_secret"):
                 found.append(checks.check_shopify_webhooks(channel))
-        return found
+    if usage is not None:
+        usage.close()
+    return found
