@@ -99,6 +99,18 @@ def test_explain_tells_sale_import_and_live_count(cli, clover) -> None:
     assert "1 available" in text.out
 
 
+def test_explain_live_with_a_channel_down_shows_what_it_knows(cli, clover) -> None:
+    sim, _ = clover
+    sim.faults.set_fail_rate(1.0, status=503)
+
+    story = cli("explain", "SAMBA-8", "--live", "--json")
+
+    assert story.code == 0, story.err
+    assert story.json()["live"] == {"clover": None}
+    assert story.json()["channels"][0]["active"] is True
+    assert "clover: cannot read it now" in story.err
+
+
 def test_buffer_maximum_and_zero_below_shape_what_a_channel_shows(cli, clover):
     sim, _ = clover
     assert cli("rules", "set", "clover", "--buffer", "1").code == 0

@@ -9,7 +9,7 @@ import typer
 
 from stackknack_cli import console
 from stackknack_cli.cli.state import opened_store
-from stackknack_cli.errors import InputError, UnknownSkuError
+from stackknack_cli.errors import InputError, StackknackError, UnknownSkuError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 EXIT_DRIFT = 6
@@ -78,6 +78,14 @@ def _story(store: Any, sku: str) -> dict[str, Any]:
     item = store.query("SELECT sku, title, available FROM items WHERE sku = ?", (sku,))
     if not item:
         raise UnknownSkuError(f"unknown SKU {sku!r}")
+    channels = store.query(
+        "SELECT t.channel, l.channel_ref, t.channel_quantity AS holds, t.target,"
+        " l.active FROM listing_targets t JOIN listings l ON l.id = t.listing_id"
+        " WHERE t.sku = ? ORDER BY t.channel",
+        (sku,),
+    )
+    for row in channels:
+        row["active"] = bool(row["active"])  # as stock --json says it
     return {
         "item": item[0],
         "changes": store.query(
@@ -91,12 +99,7 @@ def _story(store: Any, sku: str) -> dict[str, Any]:
             " JOIN listings l ON l.id = o.listing_id WHERE l.sku = ? ORDER BY o.id",
             (sku,),
         ),
-        "channels": store.query(
-            "SELECT t.channel, l.channel_ref, t.channel_quantity AS holds, t.target,"
-            " l.active FROM listing_targets t JOIN listings l ON l.id = t.listing_id"
-            " WHERE t.sku = ? ORDER BY t.channel",
-            (sku,),
-        ),
+        "channels": channels,
     }
 
 
@@ -112,7 +115,11 @@ def _live(store: Any, sku: str) -> dict[str, int | None]:
     found: dict[str, int | None] = {}
     with registry.connected_channels(store, sorted(refs)) as channels:
         for name, channel in channels.items():
-            found[name] = channel.read_quantities([refs[name]]).get(refs[name])
+            try:
+                found[name] = channel.read_quantities([refs[name]]).get(refs[name])
+            except StackknackError as exc:  # one channel down: show the others
+                console.warn(f"{name}: cannot read it now: {exc}")
+                found[name] = None
     return found
 
 
