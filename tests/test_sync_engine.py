@@ -180,10 +180,8 @@ class AsyncChannel(FakeChannel):
                     PushResult(push.entry_id, PushStatus.PENDING, operation=operation)
                 )
             else:
-                self.quantities[push.channel_ref] = self.started[push.operation]
-                results.append(
-                    PushResult(push.entry_id, PushStatus.DONE, holds=push.target)
-                )
+                held = self.quantities[push.channel_ref] = self.started[push.operation]
+                results.append(PushResult(push.entry_id, PushStatus.DONE, holds=held))
         return results
 
 
@@ -420,6 +418,40 @@ def test_a_failed_check_on_an_asynchronous_write_keeps_checking_it(store) -> Non
 
     assert seen == [None, "op-1", "op-1"]
     assert pos.quantities == {"A": 1}
+
+
+def test_write_under_way_is_continued_toward_the_newest_count(store) -> None:
+    shop = FakeChannel("shopify", {"A": 300})
+    pos = FakeChannel("clover", {"A": 300})
+    _setup(store, {"A": 300}, shop, pos)
+    targets: list[tuple[str | None, int]] = []
+
+    def cut_at_the_batch_limit(pushes):
+        results = []
+        for push in pushes:
+            targets.append((push.operation, push.target))
+            if push.operation is None:
+                pos.quantities["A"] = 200  # the first batch of 100 deletions
+                results.append(
+                    PushResult(push.entry_id, PushStatus.PENDING, operation="b-1")
+                )
+            else:
+                pos.quantities["A"] = push.target
+                results.append(
+                    PushResult(push.entry_id, PushStatus.DONE, holds=push.target)
+                )
+        return results
+
+    pos.push = cut_at_the_batch_limit
+    inventory.adjust(store, "A", -300, cause="sold out")
+    run_sync(store, {"shopify": shop, "clover": pos})
+    inventory.adjust(store, "A", +50, cause="found a box")  # a newer count waits
+    store.conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z'")
+    report = run_sync(store, {"shopify": shop, "clover": pos})
+
+    assert targets[:2] == [(None, 0), ("b-1", 50)]
+    assert pos.quantities == {"A": 50}
+    assert report.queued == 0
 
 
 def test_count_that_comes_back_before_the_push_leaves_is_not_pushed(store) -> None:

@@ -457,13 +457,14 @@ def _next(
         if push.expected is not None and live != push.expected:
             return PushResult(push.entry_id, PushStatus.MISMATCH, holds=live)
         return start_write(channel, push, rows)
-    # TODO: stop a cut-off write when a newer count waits: it goes on to its target.
-    # The newer push corrects it afterwards.
+    # A write cut at the batch limit goes on; ``push.target`` is the newest count
+    # waiting for the listing (the engine sends that with a write under way).
     if live != push.target and done.more:
         return start_write(channel, push, rows)
     if live != push.target:
-        # A sale or a change made on StockX meanwhile; the engine reconciles it.
-        log.warning(
+        # A sale or a change made on StockX meanwhile, or a newer count now waiting;
+        # the engine carries on from what StockX holds.
+        log.info(
             "stockx: %s holds %d after its write, not %d",
             push.channel_ref,
             live,

@@ -163,8 +163,15 @@ def claim(
         _expire_leases(conn, channel, stamp)
         _supersede(conn, channel, stamp)
         _settle_no_ops(conn, channel, stamp)
+        # An entry whose asynchronous write is under way is sent with the newest
+        # target waiting behind it, so a write cut at a batch limit goes on toward
+        # today's count, not the one it started for.
         rows = conn.execute(
-            "SELECT o.id, o.listing_id, l.sku, l.channel_ref, o.target,"
+            "SELECT o.id, o.listing_id, l.sku, l.channel_ref,"
+            " CASE WHEN o.operation IS NULL THEN o.target ELSE coalesce("
+            "  (SELECT n.target FROM outbox n WHERE n.listing_id = o.listing_id"
+            "   AND n.status = 'pending' AND n.id > o.id ORDER BY n.id DESC LIMIT 1),"
+            "  o.target) END,"
             " l.channel_quantity, l.details, o.attempts, o.operation, o.interrupted"
             " FROM outbox o"
             " JOIN listings l ON l.id = o.listing_id"
