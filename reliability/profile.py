@@ -12,8 +12,8 @@ class Profile:
     kills: int = 10
     deliveries: int = 1_000
     races: int = 25
-    fault_cycles: int = 14
-    outage_minutes: float = 3.0
+    fault_cycles: int = 18
+    outage_minutes: float = 6.0
     fuzz_examples: int = 60
 
 
