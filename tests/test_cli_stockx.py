@@ -165,7 +165,10 @@ def test_link_report_names_unmatched_variants_and_missing_skus_apart(
     assert linked["missing"] == ["B75806-8"]  # an inventory SKU, not on StockX
 
 
-def test_two_sync_runs_draw_on_one_daily_budget(cli, stockx, tmp_path) -> None:
+@pytest.mark.parametrize("between_syncs", [(), ("doctor",)])
+def test_two_sync_runs_draw_on_one_daily_budget(
+    cli, stockx, tmp_path, between_syncs: tuple[str, ...]
+) -> None:
     sim, url, _ = stockx
     catalog = tmp_path / "c.csv"
     catalog.write_text("sku,quantity\nDD1391-100-9,2\n")
@@ -180,27 +183,11 @@ def test_two_sync_runs_draw_on_one_daily_budget(cli, stockx, tmp_path) -> None:
     before = paced_calls()
     first = cli("sync", "--json").json()["channels"]["stockx"]["budget"]
     between = paced_calls()
+    if between_syncs:  # doctor's checks draw on the same budget
+        cli(*between_syncs)
     second = cli("sync", "--json").json()["channels"]["stockx"]["budget"]
 
     assert between > before
     assert second["day_used"] == first["day_used"] + paced_calls() - between
     assert second["day_left"] == 25_000 - second["day_used"]
 
-
-def test_doctor_draws_on_the_same_daily_budget_as_sync(cli, stockx, tmp_path) -> None:
-    sim, url, _ = stockx
-    catalog = tmp_path / "c.csv"
-    catalog.write_text("sku,quantity\nDD1391-100-9,2\n")
-    cli("import", "csv", str(catalog))
-    _connect(cli, sim, url)
-    cli("import", "stockx")
-
-    def paced_calls() -> int:
-        return sum(1 for _, _, headers in sim.requests if headers["x-api-key"])
-
-    first = cli("sync", "--json").json()["channels"]["stockx"]["budget"]
-    between = paced_calls()
-    cli("doctor")
-    second = cli("sync", "--json").json()["channels"]["stockx"]["budget"]
-
-    assert second["day_used"] == first["day_used"] + paced_calls() - between

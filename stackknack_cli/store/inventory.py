@@ -53,6 +53,31 @@ class WriteSummary:
         return self.created + self.changed
 
 
+def move_count(
+    conn: sqlite3.Connection,
+    sku: str,
+    delta: int,
+    cause: str,
+    *,
+    channel: str,
+    reference: str,
+    now: str,
+) -> int:
+    """Add ``delta`` to a SKU's count in SQL and journal it with its order line;
+    return the new count. The caller has bounded ``delta`` (never below 0)."""
+    (available,) = conn.execute(
+        "UPDATE items SET available = available + ?, updated_at = ? WHERE sku = ?"
+        " RETURNING available",
+        (delta, now, sku),
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO journal (sku, delta, available_after, cause, channel, reference,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (sku, delta, available, cause, channel, reference, now),
+    )
+    return int(available)
+
+
 def _journal(
     conn: sqlite3.Connection,
     sku: str,
@@ -253,16 +278,9 @@ def _apply_line(
     if status == "unknown_sku" or sku is None:
         return SaleOutcome("unknown_sku", sku, line.quantity, 0, None)
 
-    (available,) = conn.execute(
-        "UPDATE items SET available = available - ?, updated_at = ? WHERE sku = ?"
-        " RETURNING available",
-        (applied, now, sku),
-    ).fetchone()
     reference = f"{line.order_id}/{line.line_id}"
-    conn.execute(
-        "INSERT INTO journal (sku, delta, available_after, cause, channel, reference,"
-        " created_at) VALUES (?, ?, ?, 'sale', ?, ?, ?)",
-        (sku, -applied, available, channel, reference, now),
+    available = move_count(
+        conn, sku, -applied, "sale", channel=channel, reference=reference, now=now
     )
     if status == "oversell":
         conn.execute(

@@ -90,24 +90,17 @@ def apply_return(
     if status not in COUNTED or sale is None or sku is None:
         return ReturnOutcome(status, sku, back.quantity, 0, None)
 
-    (available,) = conn.execute(
-        "UPDATE items SET available = available + ?, updated_at = ? WHERE sku = ?"
-        " RETURNING available",
-        (applied, now, sku),
-    ).fetchone()
+    from stackknack_cli.store.inventory import move_count  # inventory imports us
+
     reference = f"{back.order_id}/{back.line_id}"
-    conn.execute(
-        "INSERT INTO journal (sku, delta, available_after, cause, channel, reference,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            sku,
-            applied,
-            available,
-            _cause(back, status, applied),
-            channel,
-            reference,
-            now,
-        ),
+    available = move_count(
+        conn,
+        sku,
+        applied,
+        _cause(back, status, applied),
+        channel=channel,
+        reference=reference,
+        now=now,
     )
     if back.counted_by_channel and back.restocked:
         # The channel put every returned unit back on its listing, the oversold
