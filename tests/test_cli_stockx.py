@@ -190,4 +190,3 @@ def test_two_sync_runs_draw_on_one_daily_budget(
     assert between > before
     assert second["day_used"] == first["day_used"] + paced_calls() - between
     assert second["day_left"] == 25_000 - second["day_used"]
-
